@@ -1,0 +1,31 @@
+//! The auth function: registration, sign-in and tokens, and users.
+//!
+//! | route | who |
+//! |---|---|
+//! | `POST /auth/register` | anyone |
+//! | `POST /auth/login` (OAuth2 password form or JSON) | anyone |
+//! | `POST /auth/refresh` | holder of a refresh token |
+//! | `POST /auth/logout` | holder of a refresh token |
+//! | `GET /users/me` | any signed-in user |
+//! | `GET /users` | admin |
+//! | `PATCH /users/{id}/role` | admin |
+
+mod sessions;
+mod users;
+
+use axum::Router;
+use axum::routing::{get, patch, post};
+use shared::AppState;
+
+/// The function's Router.
+pub fn router(state: AppState) -> Router {
+    let routes = Router::new()
+        .route("/auth/register", post(users::register))
+        .route("/auth/login", post(sessions::login))
+        .route("/auth/refresh", post(sessions::refresh))
+        .route("/auth/logout", post(sessions::logout))
+        .route("/users", get(users::list))
+        .route("/users/me", get(users::me))
+        .route("/users/{id}/role", patch(users::change_role));
+    shared::http::finish(routes, state)
+}

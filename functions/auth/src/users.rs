@@ -1,0 +1,137 @@
+//! Registration and the user directory.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use secrecy::SecretString;
+use serde::Deserialize;
+use shared::auth::hash_password;
+use shared::users::{NewUser, User};
+use shared::{Admin, AppState, AuthUser, Error, Json, Page, Paginated, Path, Query, Result, ResultExt, Role};
+
+#[derive(Deserialize)]
+pub(crate) struct Registration {
+    username: String,
+    password: SecretString,
+    confirm_password: SecretString,
+    full_name: String,
+}
+
+/// `POST /auth/register`: a new account with the `user` role.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn register(State(state): State<AppState>, Json(body): Json<Registration>) -> Result<(StatusCode, Json<User>)> {
+    let new = NewUser::parse(body.username, body.password, &body.confirm_password, &body.full_name)?;
+    let hash = hash_password(new.password, state.auth.bcrypt_cost).await?;
+    let user = sqlx::query_as!(
+        User,
+        r#"insert into users (username, password_hash, full_name)
+           values ($1, $2, $3)
+           returning id, username, full_name, role as "role: Role", created_at"#,
+        new.username,
+        hash,
+        new.full_name,
+    )
+    .fetch_one(&state.db)
+    .await
+    .on_constraint("users_username_key", || Error::conflict("username_taken", "this username is already taken"))?;
+    tracing::info!(user_id = user.id, "user registered");
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// `GET /users/me`: the caller.
+pub(crate) async fn me(State(state): State<AppState>, caller: AuthUser) -> Result<Json<User>> {
+    sqlx::query_as!(
+        User,
+        r#"select id, username, full_name, role as "role: Role", created_at from users where id = $1"#,
+        caller.id,
+    )
+    .fetch_optional(&state.db)
+    .await?
+    .map(Json)
+    .ok_or(Error::NotFound("user"))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct UserFilter {
+    role: Option<Role>,
+}
+
+/// `GET /users?role=`: every user, by id, one page at a time (admin).
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    _: Admin,
+    page: Page,
+    Query(filter): Query<UserFilter>,
+) -> Result<Json<Paginated<User>>> {
+    // One round trip: the count and the page, joined so the count arrives even when the page
+    // is empty.
+    let rows = sqlx::query!(
+        r#"select t.total as "total!", u.id as "id?", u.username as "username?", u.full_name as "full_name?",
+                  u.role as "role?: Role", u.created_at as "created_at?"
+           from (select count(*) as total from users where $1::user_role is null or role = $1) t
+           left join lateral (
+               select id, username, full_name, role, created_at from users
+               where $1::user_role is null or role = $1
+               order by id limit $2 offset $3
+           ) u on true"#,
+        filter.role as Option<Role>,
+        page.limit,
+        page.offset,
+    )
+    .fetch_all(&state.db)
+    .await?;
+    let total = rows.first().map_or(0, |row| row.total);
+    let items = rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(User {
+                id: row.id?,
+                username: row.username?,
+                full_name: row.full_name?,
+                role: row.role?,
+                created_at: row.created_at?,
+            })
+        })
+        .collect();
+    Ok(Json(page.wrap(items, total)))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RoleChange {
+    role: Role,
+}
+
+/// `PATCH /users/{id}/role`: promote or demote a user (admin). The last admin stays one.
+#[tracing::instrument(skip_all, fields(target_user_id = id, admin_id = admin.id))]
+pub(crate) async fn change_role(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<i64>,
+    Json(body): Json<RoleChange>,
+) -> Result<Json<User>> {
+    let mut tx = state.db.begin().await?;
+    // Locking every admin row (and the target) serialises concurrent demotions: two admins
+    // demoting each other at once cannot both see "another admin is left".
+    let locked = sqlx::query!(
+        r#"select id, role as "role: Role" from users where id = $1 or role = 'admin' for update"#,
+        id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let current = locked.iter().find(|row| row.id == id).ok_or(Error::NotFound("user"))?.role;
+    let admins = locked.iter().filter(|row| row.role == Role::Admin).count();
+    if current == Role::Admin && body.role != Role::Admin && admins <= 1 {
+        return Err(Error::conflict("last_admin", "the last admin cannot be demoted"));
+    }
+    let user = sqlx::query_as!(
+        User,
+        r#"update users set role = $2 where id = $1
+           returning id, username, full_name, role as "role: Role", created_at"#,
+        id,
+        body.role as Role,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(role = ?user.role, "role changed");
+    Ok(Json(user))
+}

@@ -1,0 +1,372 @@
+//! Authentication: password hashing, access tokens (JWT HS256), refresh tokens, and the
+//! extractors that turn a bearer token into a caller with a role.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::{header, request::Parts};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// A user's role. Stored as the `user_role` enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "user_role", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A customer: books for themself.
+    User,
+    /// Box-office staff: books for customers.
+    Cashier,
+    /// Runs the catalogue, the schedule and the users.
+    Admin,
+}
+
+impl Role {
+    /// Cashiers and admins.
+    pub fn is_staff(self) -> bool {
+        matches!(self, Role::Cashier | Role::Admin)
+    }
+}
+
+/// Claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user's id, as a string (RFC 7519 `sub`).
+    pub sub: String,
+    /// The user's role when the token was issued.
+    pub role: Role,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Expires at (seconds since the epoch).
+    pub exp: i64,
+}
+
+/// Everything needed to issue and check tokens and passwords; built once per instance.
+pub struct AuthKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    /// Lifetime of access tokens.
+    pub access_ttl: Duration,
+    /// Lifetime of refresh tokens.
+    pub refresh_ttl: Duration,
+    /// bcrypt cost for new password hashes.
+    pub bcrypt_cost: u32,
+}
+
+impl std::fmt::Debug for AuthKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthKeys")
+            .field("keys", &"[redacted]")
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .field("bcrypt_cost", &self.bcrypt_cost)
+            .finish()
+    }
+}
+
+/// A freshly issued access token.
+#[derive(Debug)]
+pub struct AccessToken {
+    /// The encoded JWT.
+    pub token: String,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+}
+
+impl AuthKeys {
+    /// Keys from the signing secret and the lifetimes and cost in the settings.
+    pub fn new(secret: &SecretString, access_ttl: Duration, refresh_ttl: Duration, bcrypt_cost: u32) -> Self {
+        let bytes = secret.expose_secret().as_bytes();
+        // Only HS256 is accepted: a token that names another algorithm (or `none`) is rejected
+        // before its signature is even looked at.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub", "iat"]);
+        validation.leeway = 0;
+        Self {
+            encoding: EncodingKey::from_secret(bytes),
+            decoding: DecodingKey::from_secret(bytes),
+            validation,
+            access_ttl,
+            refresh_ttl,
+            bcrypt_cost,
+        }
+    }
+
+    /// Issues an access token for a user.
+    pub fn issue(&self, user_id: i64, role: Role) -> Result<AccessToken> {
+        let now = chrono::Utc::now().timestamp();
+        let ttl = self.access_ttl.as_secs();
+        let claims = Claims { sub: user_id.to_string(), role, iat: now, exp: now + ttl as i64 };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| Error::Internal(anyhow::anyhow!("signing a token failed: {e}")))?;
+        Ok(AccessToken { token, expires_in: ttl })
+    }
+
+    /// Checks an access token's algorithm, signature and expiry, and returns the caller.
+    pub fn verify(&self, token: &str) -> Result<AuthUser> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => Error::Unauthorized {
+                    code: "token_expired",
+                    detail: "the access token has expired",
+                },
+                _ => invalid_token(),
+            }
+        })?;
+        let id = data.claims.sub.parse::<i64>().map_err(|_| invalid_token())?;
+        Ok(AuthUser { id, role: data.claims.role })
+    }
+}
+
+fn invalid_token() -> Error {
+    Error::Unauthorized { code: "invalid_token", detail: "the access token is invalid" }
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthUser {
+    /// The user's id.
+    pub id: i64,
+    /// The role the token was issued with.
+    pub role: Role,
+}
+
+impl AuthUser {
+    /// Fails with 403 unless the caller has one of `roles`.
+    pub fn require(self, roles: &[Role]) -> Result<Self> {
+        if roles.contains(&self.role) { Ok(self) } else { Err(Error::Forbidden) }
+    }
+}
+
+/// Reads the bearer token, if there is one. `Ok(None)`: no `Authorization` header.
+fn bearer(parts: &Parts) -> Result<Option<&str>> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| invalid_token())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(invalid_token)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(invalid_token());
+    }
+    Ok(Some(token.trim()))
+}
+
+impl<S> FromRequestParts<S> for AuthUser
+where
+    S: Send + Sync,
+    Arc<AuthKeys>: FromRef<S>,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        let token = bearer(parts)?.ok_or(Error::Unauthorized {
+            code: "not_authenticated",
+            detail: "this action needs a bearer token",
+        })?;
+        Arc::<AuthKeys>::from_ref(state).verify(token)
+    }
+}
+
+/// A caller who may be anonymous. A token that is present but bad is still a 401: a client
+/// that sends a broken token should hear about it, not be silently treated as anonymous.
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeAuthUser(pub Option<AuthUser>);
+
+impl<S> FromRequestParts<S> for MaybeAuthUser
+where
+    S: Send + Sync,
+    Arc<AuthKeys>: FromRef<S>,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        match bearer(parts)? {
+            Some(token) => Arc::<AuthKeys>::from_ref(state).verify(token).map(|u| MaybeAuthUser(Some(u))),
+            None => Ok(MaybeAuthUser(None)),
+        }
+    }
+}
+
+/// A caller whose role is `admin` (401 without a token, 403 with another role).
+#[derive(Debug, Clone, Copy)]
+pub struct Admin(pub AuthUser);
+
+impl<S> FromRequestParts<S> for Admin
+where
+    S: Send + Sync,
+    Arc<AuthKeys>: FromRef<S>,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        AuthUser::from_request_parts(parts, state).await?.require(&[Role::Admin]).map(Admin)
+    }
+}
+
+/// A caller whose role is `cashier` or `admin`.
+#[derive(Debug, Clone, Copy)]
+pub struct Staff(pub AuthUser);
+
+impl<S> FromRequestParts<S> for Staff
+where
+    S: Send + Sync,
+    Arc<AuthKeys>: FromRef<S>,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        AuthUser::from_request_parts(parts, state).await?.require(&[Role::Cashier, Role::Admin]).map(Staff)
+    }
+}
+
+/// bcrypt hash of a random password at cost 12, the default cost, so that checking an unknown
+/// user costs what checking a real one does without hashing anything at cold start.
+const DUMMY_HASH_COST_12: &str = "$2b$12$C6UzMDM.H6dfI/f/IKcEeO5t8Wj5c2pV2d9c5Z7kq8aB3yQFh8Mmi";
+
+/// Hashes a password with bcrypt on the blocking pool (it takes ~250 ms at cost 12, which
+/// must not stall the async executor). Passwords over 72 bytes are an error, never truncated.
+pub async fn hash_password(password: SecretString, cost: u32) -> Result<String> {
+    tokio::task::spawn_blocking(move || bcrypt::non_truncating_hash(password.expose_secret(), cost))
+        .await
+        .map_err(|e| Error::Internal(e.into()))?
+        .map_err(|e| Error::Internal(anyhow::anyhow!("hashing a password failed: {e}")))
+}
+
+/// Checks a password against a stored hash on the blocking pool. With no hash (unknown user)
+/// it checks against a dummy hash of the same cost, so both cases take about the same time.
+pub async fn verify_password(password: SecretString, hash: Option<String>, cost: u32) -> Result<bool> {
+    tokio::task::spawn_blocking(move || {
+        let (hash, known) = match hash {
+            Some(hash) => (hash, true),
+            None => (dummy_hash(cost).to_owned(), false),
+        };
+        let matches = bcrypt::non_truncating_verify(password.expose_secret(), &hash).unwrap_or(false);
+        matches && known
+    })
+    .await
+    .map_err(|e| Error::Internal(e.into()))
+}
+
+fn dummy_hash(cost: u32) -> &'static str {
+    static OTHER: OnceLock<String> = OnceLock::new();
+    if cost == 12 {
+        return DUMMY_HASH_COST_12;
+    }
+    OTHER.get_or_init(|| {
+        bcrypt::hash("dummy password for unknown users", cost).unwrap_or_else(|_| DUMMY_HASH_COST_12.to_owned())
+    })
+}
+
+/// A new refresh token: 256 random bits, URL-safe base64. Returned once to the client.
+pub fn new_refresh_token() -> SecretString {
+    let bytes: [u8; 32] = rand::random();
+    SecretString::from(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// What the database stores of a refresh token: its SHA-256.
+pub fn refresh_token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(secret: &str) -> AuthKeys {
+        AuthKeys::new(&SecretString::from(secret), Duration::from_secs(900), Duration::from_secs(3600), 4)
+    }
+
+    fn code(error: Error) -> &'static str {
+        match error {
+            Error::Unauthorized { code, .. } => code,
+            other => panic!("expected 401, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_token_round_trips() {
+        let keys = keys("k1");
+        let token = keys.issue(42, Role::Cashier).expect("issue");
+        assert_eq!(token.expires_in, 900);
+        assert_eq!(keys.verify(&token.token).expect("valid"), AuthUser { id: 42, role: Role::Cashier });
+    }
+
+    #[test]
+    fn a_token_signed_with_another_key_is_rejected() {
+        let token = keys("k1").issue(1, Role::Admin).expect("issue");
+        assert_eq!(code(keys("k2").verify(&token.token).unwrap_err()), "invalid_token");
+    }
+
+    #[test]
+    fn an_expired_token_is_rejected() {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims { sub: "1".into(), role: Role::User, iat: now - 100, exp: now - 10 };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"k1"))
+            .expect("encode");
+        assert_eq!(code(keys("k1").verify(&token).unwrap_err()), "token_expired");
+    }
+
+    #[test]
+    fn alg_none_and_other_algorithms_are_rejected() {
+        let now = chrono::Utc::now().timestamp();
+        let payload = format!(r#"{{"sub":"1","role":"admin","iat":{now},"exp":{}}}"#, now + 600);
+        let body = URL_SAFE_NO_PAD.encode(payload);
+        for header in [r#"{"alg":"none","typ":"JWT"}"#, r#"{"alg":"HS512","typ":"JWT"}"#] {
+            let token = format!("{}.{body}.", URL_SAFE_NO_PAD.encode(header));
+            assert_eq!(code(keys("k1").verify(&token).unwrap_err()), "invalid_token", "{header}");
+        }
+        // HS512 signed with the right key is still refused: the algorithm is pinned.
+        let claims = Claims { sub: "1".into(), role: Role::Admin, iat: now, exp: now + 600 };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &EncodingKey::from_secret(b"k1"))
+            .expect("encode");
+        assert_eq!(code(keys("k1").verify(&token).unwrap_err()), "invalid_token");
+    }
+
+    #[test]
+    fn garbage_and_tampered_tokens_are_rejected() {
+        let keys = keys("k1");
+        let good = keys.issue(1, Role::User).expect("issue").token;
+        let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+        parts[1] = URL_SAFE_NO_PAD.encode(r#"{"sub":"1","role":"admin","iat":0,"exp":99999999999}"#);
+        for token in ["", "abc", "a.b.c", &parts.join(".")] {
+            assert_eq!(code(keys.verify(token).unwrap_err()), "invalid_token", "{token}");
+        }
+    }
+
+    #[tokio::test]
+    async fn passwords_verify_and_unknown_users_never_match() {
+        let hash = hash_password(SecretString::from("Secret#123"), 4).await.expect("hash");
+        assert!(verify_password(SecretString::from("Secret#123"), Some(hash.clone()), 4).await.expect("verify"));
+        assert!(!verify_password(SecretString::from("Secret#124"), Some(hash), 4).await.expect("verify"));
+        assert!(!verify_password(SecretString::from("Secret#123"), None, 4).await.expect("verify"));
+        assert!(!verify_password(SecretString::from("Secret#123"), None, 12).await.expect("verify"));
+    }
+
+    #[tokio::test]
+    async fn a_password_past_72_bytes_is_never_truncated() {
+        let long = "Aa1!".repeat(19); // 76 bytes
+        assert!(hash_password(SecretString::from(long), 4).await.is_err());
+    }
+
+    #[test]
+    fn the_cost_12_dummy_hash_is_a_cost_12_hash() {
+        assert!(DUMMY_HASH_COST_12.starts_with("$2b$12$"));
+        assert_eq!(DUMMY_HASH_COST_12.len(), 60);
+    }
+
+    #[test]
+    fn refresh_tokens_are_random_and_hashed() {
+        let a = new_refresh_token();
+        let b = new_refresh_token();
+        assert_ne!(a.expose_secret(), b.expose_secret());
+        assert_eq!(refresh_token_hash(a.expose_secret()).len(), 32);
+    }
+}

@@ -1,0 +1,345 @@
+//! Configuration: secrets from AWS Secrets Manager (deployed) or from the environment (local
+//! mode), and tunables from plain environment variables.
+//!
+//! Deployed functions get `APP_SECRET_ARN` (JSON with `jwt_secret`) and `DB_SECRET_ARN` (the
+//! RDS secret format: `username, password, host, port, dbname`); both are fetched once at
+//! cold start. When neither is set the function runs in local mode and reads `DATABASE_URL`
+//! and `JWT_SECRET` instead; it says so once in the log. No `.env` file is read anywhere.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+
+/// Why the configuration could not be loaded. Messages name variables and secrets, never
+/// their values.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required environment variable is not set.
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    /// An environment variable is set to something unusable.
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    /// A secret could not be read from Secrets Manager.
+    #[error("secret {arn} could not be read: {reason}")]
+    Secret { arn: String, reason: String },
+}
+
+/// Where configuration is read from: the process environment in production, a map in tests.
+pub trait Env {
+    /// The value of `name`, if set and not empty.
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|value| !value.is_empty())
+    }
+}
+
+impl<const N: usize> Env for [(&str, &str); N] {
+    fn var(&self, name: &str) -> Option<String> {
+        self.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned())
+    }
+}
+
+/// Tunables: plain environment variables with defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `ACCESS_TOKEN_TTL_SECONDS` (default 900).
+    pub access_token_ttl: Duration,
+    /// `REFRESH_TOKEN_TTL_SECONDS` (default 30 days).
+    pub refresh_token_ttl: Duration,
+    /// `BCRYPT_COST` (default 12, 4–31).
+    pub bcrypt_cost: u32,
+    /// `DB_POOL_MAX_CONNECTIONS` (default 2: one Lambda instance serves one request at a time).
+    pub db_pool_max: u32,
+    /// `DB_ACQUIRE_TIMEOUT_SECONDS` (default 5).
+    pub db_acquire_timeout: Duration,
+}
+
+impl Settings {
+    /// Reads the tunables; an unparsable value is an error naming its variable.
+    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let bcrypt_cost = number(env, "BCRYPT_COST", 12)?;
+        if !(4..=31).contains(&bcrypt_cost) {
+            return Err(ConfigError::Invalid { name: "BCRYPT_COST", reason: "must be between 4 and 31".into() });
+        }
+        Ok(Self {
+            access_token_ttl: Duration::from_secs(number(env, "ACCESS_TOKEN_TTL_SECONDS", 900)?),
+            refresh_token_ttl: Duration::from_secs(number(env, "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)?),
+            bcrypt_cost,
+            db_pool_max: number(env, "DB_POOL_MAX_CONNECTIONS", 2)?,
+            db_acquire_timeout: Duration::from_secs(number(env, "DB_ACQUIRE_TIMEOUT_SECONDS", 5)?),
+        })
+    }
+}
+
+fn number<T: FromStr + PartialOrd + Default>(env: &impl Env, name: &'static str, default: T) -> Result<T, ConfigError> {
+    match env.var(name) {
+        None => Ok(default),
+        Some(raw) => match raw.trim().parse::<T>() {
+            Ok(value) if value > T::default() => Ok(value),
+            _ => Err(ConfigError::Invalid { name, reason: "must be a positive whole number".into() }),
+        },
+    }
+}
+
+/// Configuration of an API function.
+#[derive(Debug)]
+pub struct ApiConfig {
+    /// How to reach the database.
+    pub database: PgConnectOptions,
+    /// The key access tokens are signed with.
+    pub jwt_secret: SecretString,
+    /// Tunables.
+    pub settings: Settings,
+}
+
+/// Configuration of the migrate function.
+#[derive(Debug)]
+pub struct MigrateConfig {
+    /// How to reach the database.
+    pub database: PgConnectOptions,
+    /// Credentials of the first admin, created if no admin exists.
+    pub first_admin: Option<AdminCredentials>,
+    /// Tunables (the bcrypt cost of the first admin's hash).
+    pub settings: Settings,
+}
+
+/// The first admin's credentials.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AdminCredentials {
+    /// Username of the admin account.
+    pub username: String,
+    /// Its password.
+    pub password: SecretString,
+    /// Its full name (default "Cinema Administrator").
+    #[serde(default = "default_admin_name")]
+    pub full_name: String,
+}
+
+fn default_admin_name() -> String {
+    "Cinema Administrator".to_owned()
+}
+
+#[derive(Deserialize)]
+struct AppSecret {
+    jwt_secret: SecretString,
+}
+
+/// The RDS secret format, as RDS and Aurora write it for managed master passwords.
+#[derive(Deserialize)]
+struct DbSecret {
+    username: String,
+    password: SecretString,
+    host: String,
+    #[serde(deserialize_with = "port_number")]
+    port: u16,
+    #[serde(default = "default_dbname")]
+    dbname: String,
+}
+
+fn default_dbname() -> String {
+    "postgres".to_owned()
+}
+
+fn port_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u16, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Port {
+        Number(u16),
+        Text(String),
+    }
+    match Port::deserialize(deserializer)? {
+        Port::Number(port) => Ok(port),
+        Port::Text(text) => text.parse().map_err(serde::de::Error::custom),
+    }
+}
+
+/// Reads secrets from Secrets Manager through the AWS SDK. `aws-config` honours
+/// `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL`, so tests point this very code at
+/// a local emulator.
+struct SecretsManager(aws_sdk_secretsmanager::Client);
+
+impl SecretsManager {
+    async fn new() -> Self {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self(aws_sdk_secretsmanager::Client::new(&config))
+    }
+
+    async fn get<T: DeserializeOwned>(&self, arn: &str) -> Result<T, ConfigError> {
+        let error = |reason: String| ConfigError::Secret { arn: arn.to_owned(), reason };
+        let output = self
+            .0
+            .get_secret_value()
+            .secret_id(arn)
+            .send()
+            .await
+            .map_err(|e| error(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
+        let text = output.secret_string().ok_or_else(|| error("the secret has no string value".into()))?;
+        // Only the path of a bad field is reported: serde's messages can quote the value.
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text))
+            .map_err(|e| error(format!("unexpected JSON at `{}`", e.path())))
+    }
+}
+
+fn database_from_secret(secret: DbSecret, env: &impl Env) -> Result<PgConnectOptions, ConfigError> {
+    let ssl_mode = match env.var("DB_SSL_MODE") {
+        None => PgSslMode::Require,
+        Some(mode) => mode
+            .parse()
+            .map_err(|_| ConfigError::Invalid { name: "DB_SSL_MODE", reason: "not a PostgreSQL sslmode".into() })?,
+    };
+    Ok(PgConnectOptions::new_without_pgpass()
+        .host(&secret.host)
+        .port(secret.port)
+        .username(&secret.username)
+        .password(secret.password.expose_secret())
+        .database(&secret.dbname)
+        .ssl_mode(ssl_mode)
+        .application_name(env.var("AWS_LAMBDA_FUNCTION_NAME").as_deref().unwrap_or("cinema")))
+}
+
+fn database_from_url(env: &impl Env) -> Result<PgConnectOptions, ConfigError> {
+    let url = SecretString::from(env.var("DATABASE_URL").ok_or(ConfigError::Missing("DATABASE_URL"))?);
+    PgConnectOptions::from_str(url.expose_secret())
+        .map_err(|_| ConfigError::Invalid { name: "DATABASE_URL", reason: "not a PostgreSQL URL".into() })
+}
+
+fn announce_local_mode() {
+    tracing::info!("local mode: no secret ARNs set, reading DATABASE_URL and JWT_SECRET from the environment");
+}
+
+impl ApiConfig {
+    /// Loads the configuration from the process environment (and Secrets Manager).
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::load(&ProcessEnv).await
+    }
+
+    /// Loads the configuration from `env` (and Secrets Manager when ARNs are given).
+    pub async fn load(env: &impl Env) -> Result<Self, ConfigError> {
+        let settings = Settings::from_env(env)?;
+        match (env.var("APP_SECRET_ARN"), env.var("DB_SECRET_ARN")) {
+            (Some(app_arn), Some(db_arn)) => {
+                let secrets = SecretsManager::new().await;
+                let (app, db) = tokio::try_join!(secrets.get::<AppSecret>(&app_arn), secrets.get::<DbSecret>(&db_arn))?;
+                Ok(Self { database: database_from_secret(db, env)?, jwt_secret: app.jwt_secret, settings })
+            }
+            (None, None) => {
+                announce_local_mode();
+                let jwt_secret = SecretString::from(env.var("JWT_SECRET").ok_or(ConfigError::Missing("JWT_SECRET"))?);
+                if jwt_secret.expose_secret().len() < 32 {
+                    return Err(ConfigError::Invalid { name: "JWT_SECRET", reason: "must be at least 32 characters".into() });
+                }
+                Ok(Self { database: database_from_url(env)?, jwt_secret, settings })
+            }
+            (None, Some(_)) => Err(ConfigError::Missing("APP_SECRET_ARN")),
+            (Some(_), None) => Err(ConfigError::Missing("DB_SECRET_ARN")),
+        }
+    }
+}
+
+impl MigrateConfig {
+    /// Loads the configuration from the process environment (and Secrets Manager).
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::load(&ProcessEnv).await
+    }
+
+    /// Deployed: `DB_SECRET_ARN`, and `ADMIN_SECRET_ARN` (JSON `username`, `password`,
+    /// optional `full_name`) for the first admin. Local: `DATABASE_URL`, and
+    /// `FIRST_ADMIN_USERNAME` / `FIRST_ADMIN_PASSWORD` if an admin should be created.
+    pub async fn load(env: &impl Env) -> Result<Self, ConfigError> {
+        let settings = Settings::from_env(env)?;
+        if let Some(db_arn) = env.var("DB_SECRET_ARN") {
+            let secrets = SecretsManager::new().await;
+            let db = secrets.get::<DbSecret>(&db_arn).await?;
+            let first_admin = match env.var("ADMIN_SECRET_ARN") {
+                Some(arn) => Some(secrets.get::<AdminCredentials>(&arn).await?),
+                None => None,
+            };
+            return Ok(Self { database: database_from_secret(db, env)?, first_admin, settings });
+        }
+        announce_local_mode();
+        let first_admin = match (env.var("FIRST_ADMIN_USERNAME"), env.var("FIRST_ADMIN_PASSWORD")) {
+            (Some(username), Some(password)) => Some(AdminCredentials {
+                username,
+                password: SecretString::from(password),
+                full_name: env.var("FIRST_ADMIN_FULL_NAME").unwrap_or_else(default_admin_name),
+            }),
+            (None, None) => None,
+            (Some(_), None) => return Err(ConfigError::Missing("FIRST_ADMIN_PASSWORD")),
+            (None, Some(_)) => return Err(ConfigError::Missing("FIRST_ADMIN_USERNAME")),
+        };
+        Ok(Self { database: database_from_url(env)?, first_admin, settings })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_have_defaults_and_name_bad_variables() {
+        let settings = Settings::from_env(&[("X", "1")]).expect("defaults");
+        assert_eq!(settings.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(settings.bcrypt_cost, 12);
+        assert_eq!(settings.db_pool_max, 2);
+        let error = Settings::from_env(&[("BCRYPT_COST", "lots")]).unwrap_err();
+        assert!(error.to_string().contains("BCRYPT_COST"), "{error}");
+        let error = Settings::from_env(&[("BCRYPT_COST", "3")]).unwrap_err();
+        assert!(error.to_string().contains("BCRYPT_COST"), "{error}");
+        let error = Settings::from_env(&[("ACCESS_TOKEN_TTL_SECONDS", "0")]).unwrap_err();
+        assert!(error.to_string().contains("ACCESS_TOKEN_TTL_SECONDS"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn local_mode_reads_the_environment_and_never_prints_secrets() {
+        let env = [
+            ("DATABASE_URL", "postgres://cinema:db-password-xyz@localhost:5432/cinema"),
+            ("JWT_SECRET", "a-very-long-local-development-secret-0123456789"),
+        ];
+        let config = ApiConfig::load(&env).await.expect("local config");
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("db-password-xyz"), "{printed}");
+        assert!(!printed.contains("a-very-long-local"), "{printed}");
+    }
+
+    #[tokio::test]
+    async fn local_mode_requires_its_variables() {
+        let error = ApiConfig::load(&[("JWT_SECRET", "x".repeat(40).as_str())]).await.unwrap_err();
+        assert_eq!(error.to_string(), "environment variable DATABASE_URL is not set");
+        let error = ApiConfig::load(&[("DATABASE_URL", "postgres://localhost/db"), ("JWT_SECRET", "short")])
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("JWT_SECRET"));
+        let error = ApiConfig::load(&[("DB_SECRET_ARN", "arn:x")]).await.unwrap_err();
+        assert_eq!(error.to_string(), "environment variable APP_SECRET_ARN is not set");
+    }
+
+    #[tokio::test]
+    async fn migrate_config_wants_both_admin_variables_or_neither() {
+        let env = [("DATABASE_URL", "postgres://localhost/db"), ("FIRST_ADMIN_USERNAME", "root")];
+        let error = MigrateConfig::load(&env).await.unwrap_err();
+        assert_eq!(error.to_string(), "environment variable FIRST_ADMIN_PASSWORD is not set");
+        let config = MigrateConfig::load(&[("DATABASE_URL", "postgres://localhost/db")]).await.expect("config");
+        assert!(config.first_admin.is_none());
+    }
+
+    #[test]
+    fn rds_secrets_accept_the_port_as_number_or_text() {
+        for text in [r#"{"username":"u","password":"p","host":"h","port":5432,"dbname":"d"}"#,
+                     r#"{"username":"u","password":"p","host":"h","port":"5432","dbname":"d"}"#] {
+            let secret: DbSecret = serde_json::from_str(text).expect("secret");
+            assert_eq!(secret.port, 5432);
+        }
+    }
+}

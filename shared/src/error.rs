@@ -1,0 +1,239 @@
+//! The one error type of the API and its JSON body.
+//!
+//! Every failure a handler can meet becomes an [`Error`]; its [`IntoResponse`] writes
+//! `{"detail", "code"}` (plus `errors` for validation failures). Causes of 5xx responses are
+//! logged here and never sent to the client.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
+
+/// `Result` with the API's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One invalid field of a request, as listed in a 422 body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The field's name (a dotted path for nested fields, `ticket_ids[2]` for items).
+    pub field: String,
+    /// What is wrong with it, for a person to read.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// Everything that can go wrong in a request, each with its status and stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 400: the body is not what its content type says (bad JSON, bad form encoding).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no token, or one that is forged, expired or malformed; or bad credentials.
+    #[error("{detail}")]
+    Unauthorized { code: &'static str, detail: &'static str },
+    /// 403: authenticated, but the role may not do this.
+    #[error("your role does not allow this action")]
+    Forbidden,
+    /// 404: the resource does not exist (or the caller may not know that it does).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 405: the path exists, the method does not.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 409: the request conflicts with the current state.
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String, extra: Option<Value> },
+    /// 413: the body is larger than the API accepts.
+    #[error("request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// 415: the body's content type is not one this route accepts.
+    #[error("{0}")]
+    UnsupportedMediaType(&'static str),
+    /// 422: one or more fields are invalid; all of them are listed.
+    #[error("invalid request")]
+    Validation(Vec<FieldError>),
+    /// 422: the request is well-formed but cannot be processed (not tied to one field).
+    #[error("{detail}")]
+    Unprocessable { code: &'static str, detail: String, extra: Option<Value> },
+    /// 503: the database cannot be reached right now; the next request tries again.
+    #[error("service temporarily unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// 500: a bug. The cause is logged, never sent.
+    #[error("internal server error")]
+    Internal(#[from] anyhow::Error),
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    detail: String,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    extra: Option<&'a Value>,
+}
+
+impl Error {
+    /// A 409 with a code and a message.
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Conflict { code, detail: detail.into(), extra: None }
+    }
+
+    /// A 422 for a single field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation(_) | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable, machine-readable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "malformed_body",
+            Self::Unauthorized { code, .. } => code,
+            Self::Forbidden => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict { code, .. } | Self::Unprocessable { code, .. } => code,
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::Validation(_) => "validation_error",
+            Self::Unavailable(_) => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
+            Self::Unavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
+            _ => {}
+        }
+        let (errors, extra) = match &self {
+            Self::Validation(errors) => (Some(errors.as_slice()), None),
+            Self::Conflict { extra, .. } | Self::Unprocessable { extra, .. } => (None, extra.as_ref()),
+            _ => (None, None),
+        };
+        let body = Body { detail: self.to_string(), code: self.code(), errors, extra };
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if matches!(self, Self::Unauthorized { .. }) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => Self::Unavailable(error),
+            // Values PostgreSQL refuses (a NUL in text, a number or date out of range) are the
+            // client's fault; validation catches them first, this keeps them from ever being 500s.
+            sqlx::Error::Database(ref db)
+                if matches!(db.code().as_deref(), Some("22021" | "22P05" | "22003" | "22008" | "22007" | "54000")) =>
+            {
+                Self::Unprocessable { code: "invalid_value", detail: "a value is out of range or not allowed".into(), extra: None }
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+/// Maps a violated, named database constraint to an API error at the call site.
+pub trait ResultExt<T> {
+    /// If the error is a violation of `constraint`, turn it into `map(..)`'s error;
+    /// any other error converts as usual.
+    fn on_constraint(self, constraint: &str, map: impl FnOnce() -> Error) -> Result<T>;
+}
+
+impl<T> ResultExt<T> for std::result::Result<T, sqlx::Error> {
+    fn on_constraint(self, constraint: &str, map: impl FnOnce() -> Error) -> Result<T> {
+        self.map_err(|error| match &error {
+            sqlx::Error::Database(db) if db.constraint() == Some(constraint) => map(),
+            _ => error.into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_json(response: Response) -> Value {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        serde_json::from_slice(&bytes).expect("json")
+    }
+
+    #[tokio::test]
+    async fn internal_errors_never_carry_their_cause() {
+        let error = Error::Internal(anyhow::anyhow!("relation \"users\" password=hunter2"));
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = body_json(response).await;
+        assert_eq!(body, serde_json::json!({"detail": "internal server error", "code": "internal_error"}));
+    }
+
+    #[tokio::test]
+    async fn unauthorized_carries_www_authenticate() {
+        let response = Error::Unauthorized { code: "invalid_token", detail: "invalid token" }.into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    }
+
+    #[tokio::test]
+    async fn validation_lists_every_field_and_conflict_its_extra() {
+        let response = Error::Validation(vec![
+            FieldError::new("username", "too short"),
+            FieldError::new("password", "too weak"),
+        ])
+        .into_response();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = body_json(response).await;
+        assert_eq!(body["code"], "validation_error");
+        assert_eq!(body["errors"].as_array().map(Vec::len), Some(2));
+
+        let response = Error::Conflict {
+            code: "seats_taken",
+            detail: "taken".into(),
+            extra: Some(serde_json::json!({"ticket_ids": [3]})),
+        }
+        .into_response();
+        let body = body_json(response).await;
+        assert_eq!(body["ticket_ids"], serde_json::json!([3]));
+        assert_eq!(body["code"], "seats_taken");
+    }
+
+    #[test]
+    fn pool_timeouts_are_503_and_other_database_errors_500() {
+        assert_eq!(Error::from(sqlx::Error::PoolTimedOut).status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(Error::from(sqlx::Error::RowNotFound).status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

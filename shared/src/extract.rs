@@ -1,0 +1,217 @@
+//! Request extractors that reject with the API's error body.
+//!
+//! axum's own `Json`, `Path` and `Query` answer bad input with plain-text bodies; these
+//! wrappers parse the same way but fail with [`Error`]: 400 for a body that is not JSON,
+//! 413 past the body limit, 415 for a wrong content type, 422 naming the bad field.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{StatusCode, header, request::Parts};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, FieldError};
+
+/// Largest request body accepted, in bytes (64 KiB).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A JSON request body, deserialized into `T`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        if !content_type_is(req.headers(), "application/json") {
+            return Err(Error::UnsupportedMediaType("expected a JSON body (Content-Type: application/json)"));
+        }
+        let body = read_body(req, state).await?;
+        parse_json(&body).map(Json)
+    }
+}
+
+impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
+    fn into_response(self) -> axum::response::Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// A body that may be JSON or an HTML form (`application/x-www-form-urlencoded`), as the
+/// OAuth2 password flow sends it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonOrForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonOrForm<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let headers = req.headers();
+        if content_type_is(headers, "application/json") {
+            let body = read_body(req, state).await?;
+            parse_json(&body).map(JsonOrForm)
+        } else if content_type_is(headers, "application/x-www-form-urlencoded") {
+            let body = read_body(req, state).await?;
+            parse_urlencoded(&body).map(JsonOrForm)
+        } else {
+            Err(Error::UnsupportedMediaType(
+                "expected application/json or application/x-www-form-urlencoded",
+            ))
+        }
+    }
+}
+
+/// Path parameters. A segment that does not parse (a word where an id goes, an id past
+/// 2^63) names no resource that can exist, so it is a 404.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) if rejection.status() == StatusCode::INTERNAL_SERVER_ERROR => {
+                Err(Error::Internal(anyhow::anyhow!("path extraction: {rejection}")))
+            }
+            Err(_) => Err(Error::NotFound("resource")),
+        }
+    }
+}
+
+/// Query-string parameters; a bad one is a 422 naming it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+        parse_urlencoded(parts.uri.query().unwrap_or_default().as_bytes()).map(Query)
+    }
+}
+
+fn content_type_is(headers: &axum::http::HeaderMap, expected: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case(expected))
+}
+
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Error> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::PayloadTooLarge(BODY_LIMIT)
+        } else {
+            Error::BadRequest("the request body could not be read".into())
+        }
+    })
+}
+
+/// Parses a JSON document into `T`: syntax errors are 400, a value of the wrong type or a
+/// missing field is a 422 naming the field.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => field_error(&path, &strip_position(&inner.to_string())),
+            _ => malformed(&inner),
+        }
+    })?;
+    deserializer.end().map_err(|error| malformed(&error))?;
+    Ok(value)
+}
+
+fn malformed(error: &serde_json::Error) -> Error {
+    Error::BadRequest(format!("malformed JSON body: {}", strip_position(&error.to_string())))
+}
+
+/// Parses `a=1&b=2` (a query string or a form body) into `T`; a bad value is a 422.
+pub fn parse_urlencoded<T: DeserializeOwned>(input: &[u8]) -> Result<T, Error> {
+    let pairs = form_urlencoded::parse(input);
+    if let Some((field, _)) = pairs.clone().find(|(_, value)| value.contains('\0')) {
+        return Err(Error::invalid(field, "must not contain NUL characters"));
+    }
+    serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs))
+        .map_err(|error| field_error(&error.path().to_string(), &error.into_inner().to_string()))
+}
+
+/// Turns a serde message into a field error; "missing field `x`" names `x` itself.
+fn field_error(path: &str, message: &str) -> Error {
+    let quoted = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
+    let (field, message) = if let Some(name) = quoted("missing field `") {
+        (join_path(path, &name), "this field is required".to_owned())
+    } else if let Some(name) = quoted("unknown field `") {
+        (join_path(path, &name), "unknown field".to_owned())
+    } else {
+        (if path == "." { "body".to_owned() } else { path.to_owned() }, message.to_owned())
+    };
+    Error::Validation(vec![FieldError::new(field, message)])
+}
+
+fn join_path(path: &str, name: &str) -> String {
+    if path == "." { name.to_owned() } else { format!("{path}.{name}") }
+}
+
+/// serde_json appends " at line L column C"; the client knows where its own body is.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: String,
+        count: i64,
+    }
+
+    fn fields(error: Error) -> Vec<FieldError> {
+        match error {
+            Error::Validation(fields) => fields,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_bad_requests() {
+        for body in [&b"{"[..], b"", b"{\"name\": \"a\", \"count\": 1} trailing", b"\xff"] {
+            assert!(matches!(parse_json::<Sample>(body), Err(Error::BadRequest(_))), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn wrong_types_and_missing_fields_name_the_field() {
+        let error = parse_json::<Sample>(br#"{"name": "a", "count": "many"}"#).unwrap_err();
+        assert_eq!(fields(error)[0].field, "count");
+        let error = parse_json::<Sample>(br#"{"name": "a"}"#).unwrap_err();
+        assert_eq!(fields(error), vec![FieldError::new("count", "this field is required")]);
+        let error = parse_json::<Sample>(br#"{"name": "a", "count": 9223372036854775808}"#).unwrap_err();
+        assert_eq!(fields(error)[0].field, "count");
+    }
+
+    #[test]
+    fn query_values_are_checked_and_nul_is_refused() {
+        let error = parse_urlencoded::<Sample>(b"name=a&count=x").unwrap_err();
+        assert_eq!(fields(error)[0].field, "count");
+        let error = parse_urlencoded::<Sample>(b"name=a%00b&count=1").unwrap_err();
+        assert_eq!(fields(error)[0].field, "name");
+        let ok: Sample = parse_urlencoded(b"name=a+b&count=2").expect("valid");
+        assert_eq!((ok.name.as_str(), ok.count), ("a b", 2));
+    }
+}

@@ -1,0 +1,28 @@
+//! What every function's Router gets around its routes: our 404/405 bodies, the body limit,
+//! request tracing, and paths that work with and without a trailing slash.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tower_http::normalize_path::NormalizePathLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower::Layer as _;
+
+use crate::error::Error;
+use crate::extract::BODY_LIMIT;
+
+/// Finishes a function's routes into the Router that `lambda_http` serves.
+pub fn finish<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Router {
+    let inner = routes
+        .fallback(|| async { Error::NotFound("route") })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(
+            TraceLayer::new_for_http()
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+                .on_failure(()),
+        )
+        .with_state(state);
+    // Routing happens before a layer on the Router itself runs, so the trailing slash is
+    // trimmed by a service wrapped around the whole Router.
+    Router::new().fallback_service(NormalizePathLayer::trim_trailing_slash().layer(inner))
+}

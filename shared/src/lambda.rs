@@ -1,0 +1,21 @@
+//! The Lambda entry point every API function shares.
+
+use axum::Router;
+
+use crate::AppState;
+use crate::config::ApiConfig;
+
+/// Logs in the format Lambda is configured for (`AWS_LAMBDA_LOG_FORMAT=JSON` in the
+/// template gives JSON lines), at `AWS_LAMBDA_LOG_LEVEL` / `RUST_LOG` (default INFO).
+pub fn init_tracing() {
+    lambda_runtime::tracing::init_default_subscriber();
+}
+
+/// Runs an API function: tracing, configuration and secrets once at cold start, a lazy
+/// pool, then the Lambda runtime loop feeding API Gateway events into `router`.
+pub async fn run_api(router: fn(AppState) -> Router) -> Result<(), lambda_http::Error> {
+    init_tracing();
+    let config = ApiConfig::from_env().await?;
+    let state = AppState::new(config);
+    lambda_http::run(router(state)).await
+}

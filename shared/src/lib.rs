@@ -1,0 +1,63 @@
+//! What every function of the cinema API shares: configuration and secrets, the database
+//! pool and migrator, authentication, the error type, extractors, pagination, and the Lambda
+//! entry point.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod lambda;
+pub mod pagination;
+pub mod users;
+#[cfg(feature = "test-util")]
+pub mod testing;
+pub mod validate;
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use sqlx::PgPool;
+
+pub use auth::{Admin, AuthKeys, AuthUser, MaybeAuthUser, Role, Staff};
+pub use config::{ApiConfig, Settings};
+pub use db::MIGRATOR;
+pub use error::{Error, FieldError, Result, ResultExt};
+pub use extract::{Json, JsonOrForm, Path, Query};
+pub use pagination::{Page, Paginated};
+
+/// What every handler may need, built once per Lambda instance.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database pool.
+    pub db: PgPool,
+    /// Token and password settings.
+    pub auth: Arc<AuthKeys>,
+}
+
+impl AppState {
+    /// The state of an API function, from its configuration.
+    pub fn new(config: ApiConfig) -> Self {
+        let pool = db::pool(config.database, &config.settings);
+        Self::with_pool(pool, &config.jwt_secret, &config.settings)
+    }
+
+    /// The state around an existing pool (tests hand in their own database).
+    pub fn with_pool(db: PgPool, jwt_secret: &secrecy::SecretString, settings: &Settings) -> Self {
+        let auth = AuthKeys::new(jwt_secret, settings.access_token_ttl, settings.refresh_token_ttl, settings.bcrypt_cost);
+        Self { db, auth: Arc::new(auth) }
+    }
+}
+
+impl FromRef<AppState> for PgPool {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<AuthKeys> {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}

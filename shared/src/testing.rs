@@ -1,0 +1,153 @@
+//! Helpers for the functions' router tests: a Router over a fresh test database, requests
+//! that read like the API's use, and users of every role.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+use secrecy::SecretString;
+use serde_json::Value;
+use sqlx::PgPool;
+use tower::ServiceExt as _;
+
+use crate::{AppState, Role, Settings};
+
+/// The password every user made by [`TestApp::user`] has.
+pub const PASSWORD: &str = "Test#Passw0rd";
+
+/// The signing key of test tokens.
+pub const JWT_SECRET: &str = "test-signing-key-that-is-long-enough-0123456789";
+
+/// A function's Router over one test database.
+#[derive(Debug, Clone)]
+pub struct TestApp {
+    /// The Router under test.
+    pub router: Router,
+    /// The state it was built with.
+    pub state: AppState,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct TestResponse {
+    /// Its status.
+    pub status: StatusCode,
+    /// Its headers.
+    pub headers: HeaderMap,
+    /// Its body as JSON (`Null` when empty, a JSON string when not JSON).
+    pub body: Value,
+}
+
+/// Settings for tests: bcrypt at its lowest cost, so hashing does not dominate test time.
+pub fn settings() -> Settings {
+    Settings {
+        access_token_ttl: std::time::Duration::from_secs(900),
+        refresh_token_ttl: std::time::Duration::from_secs(3600),
+        bcrypt_cost: 4,
+        db_pool_max: 5,
+        db_acquire_timeout: std::time::Duration::from_secs(5),
+    }
+}
+
+impl TestApp {
+    /// The Router `router` builds, over `pool`.
+    pub fn new(pool: PgPool, router: fn(AppState) -> Router) -> Self {
+        let state = AppState::with_pool(pool, &SecretString::from(JWT_SECRET), &settings());
+        Self { router: router(state.clone()), state }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &PgPool {
+        &self.state.db
+    }
+
+    /// Sends a request; `body` is sent as JSON.
+    pub async fn send(&self, method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        };
+        self.raw(request.expect("request")).await
+    }
+
+    /// Sends a request built by hand (raw bodies, odd headers).
+    pub async fn raw(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.expect("the router never fails");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        TestResponse { status, headers, body }
+    }
+
+    /// `GET uri`.
+    pub async fn get(&self, uri: &str, token: Option<&str>) -> TestResponse {
+        self.send(Method::GET, uri, token, None).await
+    }
+
+    /// `POST uri` with a JSON body.
+    pub async fn post(&self, uri: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.send(Method::POST, uri, token, Some(body)).await
+    }
+
+    /// `PATCH uri` with a JSON body.
+    pub async fn patch(&self, uri: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.send(Method::PATCH, uri, token, Some(body)).await
+    }
+
+    /// `DELETE uri`.
+    pub async fn delete(&self, uri: &str, token: Option<&str>) -> TestResponse {
+        self.send(Method::DELETE, uri, token, None).await
+    }
+
+    /// Creates a user with `role` (password [`PASSWORD`]) and returns its id and a token.
+    pub async fn user(&self, username: &str, role: Role) -> (i64, String) {
+        let hash = bcrypt::hash(PASSWORD, 4).expect("hash");
+        let id: i64 = sqlx::query_scalar(
+            "insert into users (username, password_hash, full_name, role) values ($1, $2, 'Test Person', $3) returning id",
+        )
+        .bind(username)
+        .bind(hash)
+        .bind(role)
+        .fetch_one(self.db())
+        .await
+        .expect("insert user");
+        (id, self.token(id, role))
+    }
+
+    /// A valid access token for a user id and role.
+    pub fn token(&self, id: i64, role: Role) -> String {
+        self.state.auth.issue(id, role).expect("token").token
+    }
+}
+
+impl TestResponse {
+    /// Asserts the status, showing the body when it differs; returns the body.
+    #[track_caller]
+    pub fn expect(&self, status: StatusCode) -> &Value {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        &self.body
+    }
+
+    /// Asserts an error response: its status, its code, and the error body's shape.
+    #[track_caller]
+    pub fn expect_error(&self, status: StatusCode, code: &str) -> &Value {
+        self.expect(status);
+        assert_eq!(self.body["code"], code, "unexpected error code; body: {}", self.body);
+        assert!(self.body["detail"].is_string(), "error without detail: {}", self.body);
+        if status == StatusCode::UNAUTHORIZED {
+            assert_eq!(self.headers[header::WWW_AUTHENTICATE], "Bearer");
+        }
+        &self.body
+    }
+}

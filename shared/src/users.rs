@@ -1,0 +1,187 @@
+//! Users as the API shows them, and the rules for the fields people choose themselves.
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+
+use crate::Role;
+use crate::validate::Checks;
+
+/// A user as the API returns it (never with the password hash).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct User {
+    /// Id.
+    pub id: i64,
+    /// Username, as registered.
+    pub username: String,
+    /// Full name.
+    pub full_name: String,
+    /// Role.
+    pub role: Role,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// bcrypt reads at most this many bytes of a password.
+pub const PASSWORD_MAX_BYTES: usize = 72;
+
+/// The problem with a username, if any: 3–32 ASCII letters, digits, `_`, `.`, `-`.
+pub fn username_problem(username: &str) -> Option<String> {
+    let length = username.chars().count();
+    if !(3..=32).contains(&length) {
+        Some("must be 3 to 32 characters long".into())
+    } else if !username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+        Some("may contain only ASCII letters, digits, '_', '.' and '-'".into())
+    } else {
+        None
+    }
+}
+
+/// The problem with a new password, if any: 8–64 characters, at most 72 bytes, with a
+/// lowercase letter, an uppercase letter, a digit and another character; no control
+/// characters.
+pub fn password_problem(password: &str) -> Option<String> {
+    let length = password.chars().count();
+    if !(8..=64).contains(&length) {
+        Some("must be 8 to 64 characters long".into())
+    } else if password.len() > PASSWORD_MAX_BYTES {
+        Some(format!("must be at most {PASSWORD_MAX_BYTES} bytes in UTF-8"))
+    } else if password.chars().any(char::is_control) {
+        Some("must not contain control characters".into())
+    } else if !password.chars().any(char::is_lowercase)
+        || !password.chars().any(char::is_uppercase)
+        || !password.chars().any(|c| c.is_ascii_digit())
+        || !password.chars().any(|c| !c.is_alphanumeric())
+    {
+        Some("must contain a lowercase letter, an uppercase letter, a digit and another character".into())
+    } else {
+        None
+    }
+}
+
+/// The problem with a full name, if any: 2–100 characters, letters of any script, spaces,
+/// `-` and `'`, at least two words.
+pub fn full_name_problem(full_name: &str) -> Option<String> {
+    let length = full_name.chars().count();
+    if !(2..=100).contains(&length) {
+        Some("must be 2 to 100 characters long".into())
+    } else if !full_name.chars().all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '\'') {
+        Some("may contain only letters, spaces, '-' and '''".into())
+    } else if full_name.split_whitespace().filter(|word| word.chars().any(char::is_alphabetic)).count() < 2 {
+        Some("must have at least two words".into())
+    } else {
+        None
+    }
+}
+
+/// A registration that passed every rule.
+#[derive(Debug)]
+pub struct NewUser {
+    /// Username.
+    pub username: String,
+    /// Password, still in clear: it is hashed next, off the async threads.
+    pub password: SecretString,
+    /// Full name, with surrounding and repeated spaces removed.
+    pub full_name: String,
+}
+
+impl NewUser {
+    /// Checks every field at once; 422 lists all that are wrong.
+    pub fn parse(username: String, password: SecretString, confirm_password: &SecretString, full_name: &str) -> crate::Result<Self> {
+        let full_name = full_name.split_whitespace().collect::<Vec<_>>().join(" ");
+        Checks::new()
+            .add("username", username_problem(&username))
+            .add("password", password_problem(password.expose_secret()))
+            .check("confirm_password", password.expose_secret() != confirm_password.expose_secret(), "must equal password")
+            .add("full_name", full_name_problem(&full_name))
+            .finish()?;
+        Ok(Self { username, password, full_name })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        let table: &[(&str, bool)] = &[
+            ("abc", true),
+            ("ab", false),                  // too short
+            (&"a".repeat(32), true),
+            (&"a".repeat(33), false),       // too long
+            ("john.doe_1-x", true),
+            ("john doe", false),            // space
+            ("jöhn", false),                // not ASCII
+            ("john\0", false),              // NUL
+            ("", false),
+        ];
+        for (username, ok) in table {
+            assert_eq!(username_problem(username).is_none(), *ok, "{username:?}");
+        }
+    }
+
+    #[test]
+    fn passwords() {
+        let table: &[(&str, bool, &str)] = &[
+            ("Secret#1", true, "minimal valid"),
+            ("Secr#1a", false, "7 characters"),
+            ("secret#1", false, "no uppercase"),
+            ("SECRET#1", false, "no lowercase"),
+            ("Secret#x", false, "no digit"),
+            ("Secret11", false, "no other character"),
+            ("Sécret 1", true, "space counts as other, accents are letters"),
+            ("Secret#1\0", false, "NUL"),
+            ("Secret#1\n", false, "newline"),
+        ];
+        for (password, ok, why) in table {
+            assert_eq!(password_problem(password).is_none(), *ok, "{why}: {password:?}");
+        }
+        // 64 characters of one byte each: fine.
+        assert_eq!(password_problem(&format!("Aa1!{}", "x".repeat(60))), None);
+        // 65 characters: too long.
+        assert!(password_problem(&format!("Aa1!{}", "x".repeat(61))).is_some());
+        // 37 characters but 73 bytes: refused, bcrypt would ignore the end.
+        let multibyte = format!("Aa1!{}x", "é".repeat(34));
+        assert_eq!((multibyte.chars().count(), multibyte.len()), (39, 73));
+        assert!(password_problem(&multibyte).expect("refused").contains("72 bytes"));
+        // exactly 72 bytes: fine.
+        let exact = format!("Aa1!{}", "é".repeat(34));
+        assert_eq!(exact.len(), 72);
+        assert_eq!(password_problem(&exact), None);
+    }
+
+    #[test]
+    fn full_names() {
+        let table: &[(&str, bool, &str)] = &[
+            ("Ada Lovelace", true, "two words"),
+            ("Ada", false, "one word"),
+            ("Анна Каренина", true, "Cyrillic"),
+            ("李 小龍", true, "CJK"),
+            ("Zoë O'Brien-Smith", true, "apostrophe and hyphen"),
+            ("Ada L0velace", false, "digit"),
+            ("Ada - -", false, "punctuation is not a word"),
+            ("A", false, "too short"),
+            ("Ada\u{0}Lovelace", false, "NUL"),
+        ];
+        for (name, ok, why) in table {
+            assert_eq!(full_name_problem(name).is_none(), *ok, "{why}: {name:?}");
+        }
+        assert!(full_name_problem(&format!("Ab {}", "c".repeat(98))).is_some());
+        assert!(full_name_problem(&format!("Ab {}", "c".repeat(97))).is_none());
+    }
+
+    #[test]
+    fn registration_lists_every_bad_field_and_normalises_spaces() {
+        let secret = |s: &str| SecretString::from(s.to_owned());
+        match NewUser::parse("x".into(), secret("weak"), &secret("other"), "Solo") {
+            Err(crate::Error::Validation(errors)) => {
+                let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+                assert_eq!(fields, ["username", "password", "confirm_password", "full_name"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let user = NewUser::parse("ada".into(), secret("Secret#1"), &secret("Secret#1"), "  Ada   Lovelace ").expect("valid");
+        assert_eq!(user.full_name, "Ada Lovelace");
+    }
+}

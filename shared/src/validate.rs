@@ -1,0 +1,78 @@
+//! Field checks shared by request bodies: each returns the problem, if any, so a handler
+//! can collect every bad field before answering.
+
+use crate::error::FieldError;
+
+/// Collects field errors; `finish` answers 422 listing all of them, or `Ok`.
+#[derive(Debug, Default)]
+pub struct Checks(Vec<FieldError>);
+
+impl Checks {
+    /// No errors yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `message` for `field` when `failed`.
+    pub fn check(&mut self, field: &str, failed: bool, message: &str) -> &mut Self {
+        if failed {
+            self.0.push(FieldError::new(field, message));
+        }
+        self
+    }
+
+    /// Records a problem a helper found, if any.
+    pub fn add(&mut self, field: &str, problem: Option<String>) -> &mut Self {
+        if let Some(message) = problem {
+            self.0.push(FieldError::new(field, message));
+        }
+        self
+    }
+
+    /// 422 with every recorded error, or `Ok(())`.
+    pub fn finish(&mut self) -> crate::Result<()> {
+        if self.0.is_empty() { Ok(()) } else { Err(crate::Error::Validation(std::mem::take(&mut self.0))) }
+    }
+}
+
+/// Checks a text's length in characters and refuses control characters (a NUL byte cannot
+/// even be stored in PostgreSQL text).
+pub fn text(value: &str, min: usize, max: usize) -> Option<String> {
+    let length = value.chars().count();
+    if value.chars().any(char::is_control) {
+        Some("must not contain control characters".into())
+    } else if length < min || length > max {
+        Some(if min == max {
+            format!("must be {min} characters long")
+        } else {
+            format!("must be {min} to {max} characters long")
+        })
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_checks_length_in_characters_and_refuses_control_characters() {
+        assert_eq!(text("ab", 1, 2), None);
+        assert_eq!(text("éé", 1, 2), None);
+        assert!(text("", 1, 2).is_some());
+        assert!(text("abc", 1, 2).is_some());
+        assert!(text("a\0", 1, 5).is_some());
+        assert!(text("a\nb", 1, 5).is_some());
+    }
+
+    #[test]
+    fn checks_collect_every_error() {
+        let mut checks = Checks::new();
+        checks.check("a", true, "bad").check("b", false, "fine").add("c", Some("worse".into()));
+        match checks.finish() {
+            Err(crate::Error::Validation(errors)) => assert_eq!(errors.len(), 2),
+            other => panic!("{other:?}"),
+        }
+    }
+}
