@@ -94,7 +94,6 @@ fn number<T: FromStr + PartialOrd + Default>(env: &impl Env, name: &'static str,
 }
 
 /// Configuration of an API function.
-#[derive(Debug)]
 pub struct ApiConfig {
     /// How to reach the database.
     pub database: PgConnectOptions,
@@ -105,7 +104,6 @@ pub struct ApiConfig {
 }
 
 /// Configuration of the migrate function.
-#[derive(Debug)]
 pub struct MigrateConfig {
     /// How to reach the database.
     pub database: PgConnectOptions,
@@ -113,6 +111,44 @@ pub struct MigrateConfig {
     pub first_admin: Option<AdminCredentials>,
     /// Tunables (the bcrypt cost of the first admin's hash).
     pub settings: Settings,
+}
+
+// sqlx's `PgConnectOptions` prints its password in `Debug`: these print where the database
+// is, never how to log in to it.
+impl std::fmt::Debug for ApiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiConfig")
+            .field("database", &DatabaseTarget(&self.database))
+            .field("jwt_secret", &self.jwt_secret)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for MigrateConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MigrateConfig")
+            .field("database", &DatabaseTarget(&self.database))
+            .field("first_admin", &self.first_admin)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+struct DatabaseTarget<'a>(&'a PgConnectOptions);
+
+impl std::fmt::Debug for DatabaseTarget<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let options = self.0;
+        write!(
+            f,
+            "{}@{}:{}/{}",
+            options.get_username(),
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or_default()
+        )
+    }
 }
 
 /// The first admin's credentials.

@@ -151,3 +151,30 @@ impl TestResponse {
         &self.body
     }
 }
+
+/// Feeds an API Gateway HTTP API (payload v2) event through `lambda_http`'s adapter, exactly
+/// as the Lambda runtime does, into `router`; returns the Lambda response document.
+pub async fn invoke_api_gateway(router: Router, event: &str) -> Value {
+    use lambda_http::request::LambdaRequest;
+    use lambda_http::{Adapter, Context, LambdaEvent, Service as _};
+
+    let request: LambdaRequest = serde_json::from_str(event).expect("an API Gateway v2 event");
+    let mut adapter: Adapter<'_, _, _> = Adapter::from(router);
+    let response = adapter
+        .call(LambdaEvent::new(request, Context::default()))
+        .await
+        .expect("the router never fails");
+    serde_json::to_value(response).expect("a serializable Lambda response")
+}
+
+/// The body of a Lambda response document, decoded (base64 when flagged) and parsed as JSON.
+pub fn lambda_response_body(response: &Value) -> Value {
+    use base64::Engine as _;
+    let raw = response["body"].as_str().unwrap_or_default();
+    let bytes = if response["isBase64Encoded"].as_bool().unwrap_or(false) {
+        base64::engine::general_purpose::STANDARD.decode(raw).expect("base64 body")
+    } else {
+        raw.as_bytes().to_vec()
+    };
+    if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("JSON body") }
+}
