@@ -83,7 +83,12 @@ pub struct AccessToken {
 
 impl AuthKeys {
     /// Keys from the signing secret and the lifetimes and cost in the settings.
-    pub fn new(secret: &SecretString, access_ttl: Duration, refresh_ttl: Duration, bcrypt_cost: u32) -> Self {
+    pub fn new(
+        secret: &SecretString,
+        access_ttl: Duration,
+        refresh_ttl: Duration,
+        bcrypt_cost: u32,
+    ) -> Self {
         let bytes = secret.expose_secret().as_bytes();
         // Only HS256 is accepted: a token that names another algorithm (or `none`) is rejected
         // before its signature is even looked at.
@@ -104,30 +109,47 @@ impl AuthKeys {
     pub fn issue(&self, user_id: i64, role: Role) -> Result<AccessToken> {
         let now = chrono::Utc::now().timestamp();
         let ttl = self.access_ttl.as_secs();
-        let claims = Claims { sub: user_id.to_string(), role, iat: now, exp: now + ttl as i64 };
+        let claims = Claims {
+            sub: user_id.to_string(),
+            role,
+            iat: now,
+            exp: now + ttl as i64,
+        };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| Error::Internal(anyhow::anyhow!("signing a token failed: {e}")))?;
-        Ok(AccessToken { token, expires_in: ttl })
+        Ok(AccessToken {
+            token,
+            expires_in: ttl,
+        })
     }
 
     /// Checks an access token's algorithm, signature and expiry, and returns the caller.
     pub fn verify(&self, token: &str) -> Result<AuthUser> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
-            match e.kind() {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => Error::Unauthorized {
                     code: "token_expired",
                     detail: "the access token has expired",
                 },
                 _ => invalid_token(),
-            }
-        })?;
-        let id = data.claims.sub.parse::<i64>().map_err(|_| invalid_token())?;
-        Ok(AuthUser { id, role: data.claims.role })
+            })?;
+        let id = data
+            .claims
+            .sub
+            .parse::<i64>()
+            .map_err(|_| invalid_token())?;
+        Ok(AuthUser {
+            id,
+            role: data.claims.role,
+        })
     }
 }
 
 fn invalid_token() -> Error {
-    Error::Unauthorized { code: "invalid_token", detail: "the access token is invalid" }
+    Error::Unauthorized {
+        code: "invalid_token",
+        detail: "the access token is invalid",
+    }
 }
 
 /// The authenticated caller.
@@ -142,7 +164,11 @@ pub struct AuthUser {
 impl AuthUser {
     /// Fails with 403 unless the caller has one of `roles`.
     pub fn require(self, roles: &[Role]) -> Result<Self> {
-        if roles.contains(&self.role) { Ok(self) } else { Err(Error::Forbidden) }
+        if roles.contains(&self.role) {
+            Ok(self)
+        } else {
+            Err(Error::Forbidden)
+        }
     }
 }
 
@@ -189,7 +215,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
         match bearer(parts)? {
-            Some(token) => Arc::<AuthKeys>::from_ref(state).verify(token).map(|u| MaybeAuthUser(Some(u))),
+            Some(token) => Arc::<AuthKeys>::from_ref(state)
+                .verify(token)
+                .map(|u| MaybeAuthUser(Some(u))),
             None => Ok(MaybeAuthUser(None)),
         }
     }
@@ -207,7 +235,10 @@ where
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        AuthUser::from_request_parts(parts, state).await?.require(&[Role::Admin]).map(Admin)
+        AuthUser::from_request_parts(parts, state)
+            .await?
+            .require(&[Role::Admin])
+            .map(Admin)
     }
 }
 
@@ -223,7 +254,10 @@ where
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        AuthUser::from_request_parts(parts, state).await?.require(&[Role::Cashier, Role::Admin]).map(Staff)
+        AuthUser::from_request_parts(parts, state)
+            .await?
+            .require(&[Role::Cashier, Role::Admin])
+            .map(Staff)
     }
 }
 
@@ -242,13 +276,18 @@ pub async fn hash_password(password: SecretString, cost: u32) -> Result<String> 
 
 /// Checks a password against a stored hash on the blocking pool. With no hash (unknown user)
 /// it checks against a dummy hash of the same cost, so both cases take about the same time.
-pub async fn verify_password(password: SecretString, hash: Option<String>, cost: u32) -> Result<bool> {
+pub async fn verify_password(
+    password: SecretString,
+    hash: Option<String>,
+    cost: u32,
+) -> Result<bool> {
     tokio::task::spawn_blocking(move || {
         let (hash, known) = match hash {
             Some(hash) => (hash, true),
             None => (dummy_hash(cost).to_owned(), false),
         };
-        let matches = bcrypt::non_truncating_verify(password.expose_secret(), &hash).unwrap_or(false);
+        let matches =
+            bcrypt::non_truncating_verify(password.expose_secret(), &hash).unwrap_or(false);
         matches && known
     })
     .await
@@ -261,7 +300,8 @@ fn dummy_hash(cost: u32) -> &'static str {
         return DUMMY_HASH_COST_12;
     }
     OTHER.get_or_init(|| {
-        bcrypt::hash("dummy password for unknown users", cost).unwrap_or_else(|_| DUMMY_HASH_COST_12.to_owned())
+        bcrypt::hash("dummy password for unknown users", cost)
+            .unwrap_or_else(|_| DUMMY_HASH_COST_12.to_owned())
     })
 }
 
@@ -281,7 +321,12 @@ mod tests {
     use super::*;
 
     fn keys(secret: &str) -> AuthKeys {
-        AuthKeys::new(&SecretString::from(secret), Duration::from_secs(900), Duration::from_secs(3600), 4)
+        AuthKeys::new(
+            &SecretString::from(secret),
+            Duration::from_secs(900),
+            Duration::from_secs(3600),
+            4,
+        )
     }
 
     fn code(error: Error) -> &'static str {
@@ -296,38 +341,81 @@ mod tests {
         let keys = keys("k1");
         let token = keys.issue(42, Role::Cashier).expect("issue");
         assert_eq!(token.expires_in, 900);
-        assert_eq!(keys.verify(&token.token).expect("valid"), AuthUser { id: 42, role: Role::Cashier });
+        assert_eq!(
+            keys.verify(&token.token).expect("valid"),
+            AuthUser {
+                id: 42,
+                role: Role::Cashier
+            }
+        );
     }
 
     #[test]
     fn a_token_signed_with_another_key_is_rejected() {
         let token = keys("k1").issue(1, Role::Admin).expect("issue");
-        assert_eq!(code(keys("k2").verify(&token.token).unwrap_err()), "invalid_token");
+        assert_eq!(
+            code(keys("k2").verify(&token.token).unwrap_err()),
+            "invalid_token"
+        );
     }
 
     #[test]
     fn an_expired_token_is_rejected() {
         let now = chrono::Utc::now().timestamp();
-        let claims = Claims { sub: "1".into(), role: Role::User, iat: now - 100, exp: now - 10 };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"k1"))
-            .expect("encode");
-        assert_eq!(code(keys("k1").verify(&token).unwrap_err()), "token_expired");
+        let claims = Claims {
+            sub: "1".into(),
+            role: Role::User,
+            iat: now - 100,
+            exp: now - 10,
+        };
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(b"k1"),
+        )
+        .expect("encode");
+        assert_eq!(
+            code(keys("k1").verify(&token).unwrap_err()),
+            "token_expired"
+        );
     }
 
     #[test]
     fn alg_none_and_other_algorithms_are_rejected() {
         let now = chrono::Utc::now().timestamp();
-        let payload = format!(r#"{{"sub":"1","role":"admin","iat":{now},"exp":{}}}"#, now + 600);
+        let payload = format!(
+            r#"{{"sub":"1","role":"admin","iat":{now},"exp":{}}}"#,
+            now + 600
+        );
         let body = URL_SAFE_NO_PAD.encode(payload);
-        for header in [r#"{"alg":"none","typ":"JWT"}"#, r#"{"alg":"HS512","typ":"JWT"}"#] {
+        for header in [
+            r#"{"alg":"none","typ":"JWT"}"#,
+            r#"{"alg":"HS512","typ":"JWT"}"#,
+        ] {
             let token = format!("{}.{body}.", URL_SAFE_NO_PAD.encode(header));
-            assert_eq!(code(keys("k1").verify(&token).unwrap_err()), "invalid_token", "{header}");
+            assert_eq!(
+                code(keys("k1").verify(&token).unwrap_err()),
+                "invalid_token",
+                "{header}"
+            );
         }
         // HS512 signed with the right key is still refused: the algorithm is pinned.
-        let claims = Claims { sub: "1".into(), role: Role::Admin, iat: now, exp: now + 600 };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &EncodingKey::from_secret(b"k1"))
-            .expect("encode");
-        assert_eq!(code(keys("k1").verify(&token).unwrap_err()), "invalid_token");
+        let claims = Claims {
+            sub: "1".into(),
+            role: Role::Admin,
+            iat: now,
+            exp: now + 600,
+        };
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS512),
+            &claims,
+            &EncodingKey::from_secret(b"k1"),
+        )
+        .expect("encode");
+        assert_eq!(
+            code(keys("k1").verify(&token).unwrap_err()),
+            "invalid_token"
+        );
     }
 
     #[test]
@@ -335,19 +423,42 @@ mod tests {
         let keys = keys("k1");
         let good = keys.issue(1, Role::User).expect("issue").token;
         let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
-        parts[1] = URL_SAFE_NO_PAD.encode(r#"{"sub":"1","role":"admin","iat":0,"exp":99999999999}"#);
+        parts[1] =
+            URL_SAFE_NO_PAD.encode(r#"{"sub":"1","role":"admin","iat":0,"exp":99999999999}"#);
         for token in ["", "abc", "a.b.c", &parts.join(".")] {
-            assert_eq!(code(keys.verify(token).unwrap_err()), "invalid_token", "{token}");
+            assert_eq!(
+                code(keys.verify(token).unwrap_err()),
+                "invalid_token",
+                "{token}"
+            );
         }
     }
 
     #[tokio::test]
     async fn passwords_verify_and_unknown_users_never_match() {
-        let hash = hash_password(SecretString::from("Secret#123"), 4).await.expect("hash");
-        assert!(verify_password(SecretString::from("Secret#123"), Some(hash.clone()), 4).await.expect("verify"));
-        assert!(!verify_password(SecretString::from("Secret#124"), Some(hash), 4).await.expect("verify"));
-        assert!(!verify_password(SecretString::from("Secret#123"), None, 4).await.expect("verify"));
-        assert!(!verify_password(SecretString::from("Secret#123"), None, 12).await.expect("verify"));
+        let hash = hash_password(SecretString::from("Secret#123"), 4)
+            .await
+            .expect("hash");
+        assert!(
+            verify_password(SecretString::from("Secret#123"), Some(hash.clone()), 4)
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !verify_password(SecretString::from("Secret#124"), Some(hash), 4)
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !verify_password(SecretString::from("Secret#123"), None, 4)
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !verify_password(SecretString::from("Secret#123"), None, 12)
+                .await
+                .expect("verify")
+        );
     }
 
     #[tokio::test]

@@ -47,7 +47,9 @@ impl Env for ProcessEnv {
 
 impl<const N: usize> Env for [(&str, &str); N] {
     fn var(&self, name: &str) -> Option<String> {
-        self.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned())
+        self.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| (*value).to_owned())
     }
 }
 
@@ -71,11 +73,18 @@ impl Settings {
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
         let bcrypt_cost = number(env, "BCRYPT_COST", 12)?;
         if !(4..=31).contains(&bcrypt_cost) {
-            return Err(ConfigError::Invalid { name: "BCRYPT_COST", reason: "must be between 4 and 31".into() });
+            return Err(ConfigError::Invalid {
+                name: "BCRYPT_COST",
+                reason: "must be between 4 and 31".into(),
+            });
         }
         Ok(Self {
             access_token_ttl: Duration::from_secs(number(env, "ACCESS_TOKEN_TTL_SECONDS", 900)?),
-            refresh_token_ttl: Duration::from_secs(number(env, "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)?),
+            refresh_token_ttl: Duration::from_secs(number(
+                env,
+                "REFRESH_TOKEN_TTL_SECONDS",
+                30 * 24 * 3600,
+            )?),
             bcrypt_cost,
             db_pool_max: number(env, "DB_POOL_MAX_CONNECTIONS", 2)?,
             db_acquire_timeout: Duration::from_secs(number(env, "DB_ACQUIRE_TIMEOUT_SECONDS", 5)?),
@@ -83,12 +92,19 @@ impl Settings {
     }
 }
 
-fn number<T: FromStr + PartialOrd + Default>(env: &impl Env, name: &'static str, default: T) -> Result<T, ConfigError> {
+fn number<T: FromStr + PartialOrd + Default>(
+    env: &impl Env,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
     match env.var(name) {
         None => Ok(default),
         Some(raw) => match raw.trim().parse::<T>() {
             Ok(value) if value > T::default() => Ok(value),
-            _ => Err(ConfigError::Invalid { name, reason: "must be a positive whole number".into() }),
+            _ => Err(ConfigError::Invalid {
+                name,
+                reason: "must be a positive whole number".into(),
+            }),
         },
     }
 }
@@ -213,15 +229,22 @@ impl SecretsManager {
     }
 
     async fn get<T: DeserializeOwned>(&self, arn: &str) -> Result<T, ConfigError> {
-        let error = |reason: String| ConfigError::Secret { arn: arn.to_owned(), reason };
+        let error = |reason: String| ConfigError::Secret {
+            arn: arn.to_owned(),
+            reason,
+        };
         let output = self
             .0
             .get_secret_value()
             .secret_id(arn)
             .send()
             .await
-            .map_err(|e| error(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
-        let text = output.secret_string().ok_or_else(|| error("the secret has no string value".into()))?;
+            .map_err(|e| {
+                error(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+            })?;
+        let text = output
+            .secret_string()
+            .ok_or_else(|| error("the secret has no string value".into()))?;
         // Only the path of a bad field is reported: serde's messages can quote the value.
         serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text))
             .map_err(|e| error(format!("unexpected JSON at `{}`", e.path())))
@@ -231,9 +254,10 @@ impl SecretsManager {
 fn database_from_secret(secret: DbSecret, env: &impl Env) -> Result<PgConnectOptions, ConfigError> {
     let ssl_mode = match env.var("DB_SSL_MODE") {
         None => PgSslMode::Require,
-        Some(mode) => mode
-            .parse()
-            .map_err(|_| ConfigError::Invalid { name: "DB_SSL_MODE", reason: "not a PostgreSQL sslmode".into() })?,
+        Some(mode) => mode.parse().map_err(|_| ConfigError::Invalid {
+            name: "DB_SSL_MODE",
+            reason: "not a PostgreSQL sslmode".into(),
+        })?,
     };
     Ok(PgConnectOptions::new_without_pgpass()
         .host(&secret.host)
@@ -242,17 +266,28 @@ fn database_from_secret(secret: DbSecret, env: &impl Env) -> Result<PgConnectOpt
         .password(secret.password.expose_secret())
         .database(&secret.dbname)
         .ssl_mode(ssl_mode)
-        .application_name(env.var("AWS_LAMBDA_FUNCTION_NAME").as_deref().unwrap_or("cinema")))
+        .application_name(
+            env.var("AWS_LAMBDA_FUNCTION_NAME")
+                .as_deref()
+                .unwrap_or("cinema"),
+        ))
 }
 
 fn database_from_url(env: &impl Env) -> Result<PgConnectOptions, ConfigError> {
-    let url = SecretString::from(env.var("DATABASE_URL").ok_or(ConfigError::Missing("DATABASE_URL"))?);
-    PgConnectOptions::from_str(url.expose_secret())
-        .map_err(|_| ConfigError::Invalid { name: "DATABASE_URL", reason: "not a PostgreSQL URL".into() })
+    let url = SecretString::from(
+        env.var("DATABASE_URL")
+            .ok_or(ConfigError::Missing("DATABASE_URL"))?,
+    );
+    PgConnectOptions::from_str(url.expose_secret()).map_err(|_| ConfigError::Invalid {
+        name: "DATABASE_URL",
+        reason: "not a PostgreSQL URL".into(),
+    })
 }
 
 fn announce_local_mode() {
-    tracing::info!("local mode: no secret ARNs set, reading DATABASE_URL and JWT_SECRET from the environment");
+    tracing::info!(
+        "local mode: no secret ARNs set, reading DATABASE_URL and JWT_SECRET from the environment"
+    );
 }
 
 impl ApiConfig {
@@ -267,16 +302,33 @@ impl ApiConfig {
         match (env.var("APP_SECRET_ARN"), env.var("DB_SECRET_ARN")) {
             (Some(app_arn), Some(db_arn)) => {
                 let secrets = SecretsManager::new().await;
-                let (app, db) = tokio::try_join!(secrets.get::<AppSecret>(&app_arn), secrets.get::<DbSecret>(&db_arn))?;
-                Ok(Self { database: database_from_secret(db, env)?, jwt_secret: app.jwt_secret, settings })
+                let (app, db) = tokio::try_join!(
+                    secrets.get::<AppSecret>(&app_arn),
+                    secrets.get::<DbSecret>(&db_arn)
+                )?;
+                Ok(Self {
+                    database: database_from_secret(db, env)?,
+                    jwt_secret: app.jwt_secret,
+                    settings,
+                })
             }
             (None, None) => {
                 announce_local_mode();
-                let jwt_secret = SecretString::from(env.var("JWT_SECRET").ok_or(ConfigError::Missing("JWT_SECRET"))?);
+                let jwt_secret = SecretString::from(
+                    env.var("JWT_SECRET")
+                        .ok_or(ConfigError::Missing("JWT_SECRET"))?,
+                );
                 if jwt_secret.expose_secret().len() < 32 {
-                    return Err(ConfigError::Invalid { name: "JWT_SECRET", reason: "must be at least 32 characters".into() });
+                    return Err(ConfigError::Invalid {
+                        name: "JWT_SECRET",
+                        reason: "must be at least 32 characters".into(),
+                    });
                 }
-                Ok(Self { database: database_from_url(env)?, jwt_secret, settings })
+                Ok(Self {
+                    database: database_from_url(env)?,
+                    jwt_secret,
+                    settings,
+                })
             }
             (None, Some(_)) => Err(ConfigError::Missing("APP_SECRET_ARN")),
             (Some(_), None) => Err(ConfigError::Missing("DB_SECRET_ARN")),
@@ -302,20 +354,33 @@ impl MigrateConfig {
                 Some(arn) => Some(secrets.get::<AdminCredentials>(&arn).await?),
                 None => None,
             };
-            return Ok(Self { database: database_from_secret(db, env)?, first_admin, settings });
+            return Ok(Self {
+                database: database_from_secret(db, env)?,
+                first_admin,
+                settings,
+            });
         }
         announce_local_mode();
-        let first_admin = match (env.var("FIRST_ADMIN_USERNAME"), env.var("FIRST_ADMIN_PASSWORD")) {
+        let first_admin = match (
+            env.var("FIRST_ADMIN_USERNAME"),
+            env.var("FIRST_ADMIN_PASSWORD"),
+        ) {
             (Some(username), Some(password)) => Some(AdminCredentials {
                 username,
                 password: SecretString::from(password),
-                full_name: env.var("FIRST_ADMIN_FULL_NAME").unwrap_or_else(default_admin_name),
+                full_name: env
+                    .var("FIRST_ADMIN_FULL_NAME")
+                    .unwrap_or_else(default_admin_name),
             }),
             (None, None) => None,
             (Some(_), None) => return Err(ConfigError::Missing("FIRST_ADMIN_PASSWORD")),
             (None, Some(_)) => return Err(ConfigError::Missing("FIRST_ADMIN_USERNAME")),
         };
-        Ok(Self { database: database_from_url(env)?, first_admin, settings })
+        Ok(Self {
+            database: database_from_url(env)?,
+            first_admin,
+            settings,
+        })
     }
 }
 
@@ -334,14 +399,23 @@ mod tests {
         let error = Settings::from_env(&[("BCRYPT_COST", "3")]).unwrap_err();
         assert!(error.to_string().contains("BCRYPT_COST"), "{error}");
         let error = Settings::from_env(&[("ACCESS_TOKEN_TTL_SECONDS", "0")]).unwrap_err();
-        assert!(error.to_string().contains("ACCESS_TOKEN_TTL_SECONDS"), "{error}");
+        assert!(
+            error.to_string().contains("ACCESS_TOKEN_TTL_SECONDS"),
+            "{error}"
+        );
     }
 
     #[tokio::test]
     async fn local_mode_reads_the_environment_and_never_prints_secrets() {
         let env = [
-            ("DATABASE_URL", "postgres://cinema:db-password-xyz@localhost:5432/cinema"),
-            ("JWT_SECRET", "a-very-long-local-development-secret-0123456789"),
+            (
+                "DATABASE_URL",
+                "postgres://cinema:db-password-xyz@localhost:5432/cinema",
+            ),
+            (
+                "JWT_SECRET",
+                "a-very-long-local-development-secret-0123456789",
+            ),
         ];
         let config = ApiConfig::load(&env).await.expect("local config");
         let printed = format!("{config:?}");
@@ -351,29 +425,52 @@ mod tests {
 
     #[tokio::test]
     async fn local_mode_requires_its_variables() {
-        let error = ApiConfig::load(&[("JWT_SECRET", "x".repeat(40).as_str())]).await.unwrap_err();
-        assert_eq!(error.to_string(), "environment variable DATABASE_URL is not set");
-        let error = ApiConfig::load(&[("DATABASE_URL", "postgres://localhost/db"), ("JWT_SECRET", "short")])
+        let error = ApiConfig::load(&[("JWT_SECRET", "x".repeat(40).as_str())])
             .await
             .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "environment variable DATABASE_URL is not set"
+        );
+        let error = ApiConfig::load(&[
+            ("DATABASE_URL", "postgres://localhost/db"),
+            ("JWT_SECRET", "short"),
+        ])
+        .await
+        .unwrap_err();
         assert!(error.to_string().contains("JWT_SECRET"));
-        let error = ApiConfig::load(&[("DB_SECRET_ARN", "arn:x")]).await.unwrap_err();
-        assert_eq!(error.to_string(), "environment variable APP_SECRET_ARN is not set");
+        let error = ApiConfig::load(&[("DB_SECRET_ARN", "arn:x")])
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "environment variable APP_SECRET_ARN is not set"
+        );
     }
 
     #[tokio::test]
     async fn migrate_config_wants_both_admin_variables_or_neither() {
-        let env = [("DATABASE_URL", "postgres://localhost/db"), ("FIRST_ADMIN_USERNAME", "root")];
+        let env = [
+            ("DATABASE_URL", "postgres://localhost/db"),
+            ("FIRST_ADMIN_USERNAME", "root"),
+        ];
         let error = MigrateConfig::load(&env).await.unwrap_err();
-        assert_eq!(error.to_string(), "environment variable FIRST_ADMIN_PASSWORD is not set");
-        let config = MigrateConfig::load(&[("DATABASE_URL", "postgres://localhost/db")]).await.expect("config");
+        assert_eq!(
+            error.to_string(),
+            "environment variable FIRST_ADMIN_PASSWORD is not set"
+        );
+        let config = MigrateConfig::load(&[("DATABASE_URL", "postgres://localhost/db")])
+            .await
+            .expect("config");
         assert!(config.first_admin.is_none());
     }
 
     #[test]
     fn rds_secrets_accept_the_port_as_number_or_text() {
-        for text in [r#"{"username":"u","password":"p","host":"h","port":5432,"dbname":"d"}"#,
-                     r#"{"username":"u","password":"p","host":"h","port":"5432","dbname":"d"}"#] {
+        for text in [
+            r#"{"username":"u","password":"p","host":"h","port":5432,"dbname":"d"}"#,
+            r#"{"username":"u","password":"p","host":"h","port":"5432","dbname":"d"}"#,
+        ] {
             let secret: DbSecret = serde_json::from_str(text).expect("secret");
             assert_eq!(secret.port, 5432);
         }

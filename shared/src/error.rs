@@ -24,7 +24,10 @@ pub struct FieldError {
 impl FieldError {
     /// A field error.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -36,7 +39,10 @@ pub enum Error {
     BadRequest(String),
     /// 401: no token, or one that is forged, expired or malformed; or bad credentials.
     #[error("{detail}")]
-    Unauthorized { code: &'static str, detail: &'static str },
+    Unauthorized {
+        code: &'static str,
+        detail: &'static str,
+    },
     /// 403: authenticated, but the role may not do this.
     #[error("your role does not allow this action")]
     Forbidden,
@@ -48,7 +54,11 @@ pub enum Error {
     MethodNotAllowed,
     /// 409: the request conflicts with the current state.
     #[error("{detail}")]
-    Conflict { code: &'static str, detail: String, extra: Option<Value> },
+    Conflict {
+        code: &'static str,
+        detail: String,
+        extra: Option<Value>,
+    },
     /// 413: the body is larger than the API accepts.
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -60,7 +70,11 @@ pub enum Error {
     Validation(Vec<FieldError>),
     /// 422: the request is well-formed but cannot be processed (not tied to one field).
     #[error("{detail}")]
-    Unprocessable { code: &'static str, detail: String, extra: Option<Value> },
+    Unprocessable {
+        code: &'static str,
+        detail: String,
+        extra: Option<Value>,
+    },
     /// 503: the database cannot be reached right now; the next request tries again.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] sqlx::Error),
@@ -82,7 +96,11 @@ struct Body<'a> {
 impl Error {
     /// A 409 with a code and a message.
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::Conflict { code, detail: detail.into(), extra: None }
+        Self::Conflict {
+            code,
+            detail: detail.into(),
+            extra: None,
+        }
     }
 
     /// A 422 for a single field.
@@ -134,10 +152,17 @@ impl IntoResponse for Error {
         }
         let (errors, extra) = match &self {
             Self::Validation(errors) => (Some(errors.as_slice()), None),
-            Self::Conflict { extra, .. } | Self::Unprocessable { extra, .. } => (None, extra.as_ref()),
+            Self::Conflict { extra, .. } | Self::Unprocessable { extra, .. } => {
+                (None, extra.as_ref())
+            }
             _ => (None, None),
         };
-        let body = Body { detail: self.to_string(), code: self.code(), errors, extra };
+        let body = Body {
+            detail: self.to_string(),
+            code: self.code(),
+            errors,
+            extra,
+        };
         let mut response = (self.status(), axum::Json(body)).into_response();
         if matches!(self, Self::Unauthorized { .. }) {
             response
@@ -158,9 +183,16 @@ impl From<sqlx::Error> for Error {
             // Values PostgreSQL refuses (a NUL in text, a number or date out of range) are the
             // client's fault; validation catches them first, this keeps them from ever being 500s.
             sqlx::Error::Database(ref db)
-                if matches!(db.code().as_deref(), Some("22021" | "22P05" | "22003" | "22008" | "22007" | "54000")) =>
+                if matches!(
+                    db.code().as_deref(),
+                    Some("22021" | "22P05" | "22003" | "22008" | "22007" | "54000")
+                ) =>
             {
-                Self::Unprocessable { code: "invalid_value", detail: "a value is out of range or not allowed".into(), extra: None }
+                Self::Unprocessable {
+                    code: "invalid_value",
+                    detail: "a value is out of range or not allowed".into(),
+                    extra: None,
+                }
             }
             other => Self::Internal(other.into()),
         }
@@ -188,7 +220,9 @@ mod tests {
     use super::*;
 
     async fn body_json(response: Response) -> Value {
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
         serde_json::from_slice(&bytes).expect("json")
     }
 
@@ -198,12 +232,19 @@ mod tests {
         let response = error.into_response();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let body = body_json(response).await;
-        assert_eq!(body, serde_json::json!({"detail": "internal server error", "code": "internal_error"}));
+        assert_eq!(
+            body,
+            serde_json::json!({"detail": "internal server error", "code": "internal_error"})
+        );
     }
 
     #[tokio::test]
     async fn unauthorized_carries_www_authenticate() {
-        let response = Error::Unauthorized { code: "invalid_token", detail: "invalid token" }.into_response();
+        let response = Error::Unauthorized {
+            code: "invalid_token",
+            detail: "invalid token",
+        }
+        .into_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
     }
@@ -233,7 +274,13 @@ mod tests {
 
     #[test]
     fn pool_timeouts_are_503_and_other_database_errors_500() {
-        assert_eq!(Error::from(sqlx::Error::PoolTimedOut).status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(Error::from(sqlx::Error::RowNotFound).status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            Error::from(sqlx::Error::PoolTimedOut).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            Error::from(sqlx::Error::RowNotFound).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

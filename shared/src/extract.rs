@@ -23,7 +23,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
         if !content_type_is(req.headers(), "application/json") {
-            return Err(Error::UnsupportedMediaType("expected a JSON body (Content-Type: application/json)"));
+            return Err(Error::UnsupportedMediaType(
+                "expected a JSON body (Content-Type: application/json)",
+            ));
         }
         let body = read_body(req, state).await?;
         parse_json(&body).map(Json)
@@ -71,9 +73,9 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
-            Err(rejection) if rejection.status() == StatusCode::INTERNAL_SERVER_ERROR => {
-                Err(Error::Internal(anyhow::anyhow!("path extraction: {rejection}")))
-            }
+            Err(rejection) if rejection.status() == StatusCode::INTERNAL_SERVER_ERROR => Err(
+                Error::Internal(anyhow::anyhow!("path extraction: {rejection}")),
+            ),
             Err(_) => Err(Error::NotFound("resource")),
         }
     }
@@ -117,7 +119,9 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
         let path = error.path().to_string();
         let inner = error.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Data => field_error(&path, &strip_position(&inner.to_string())),
+            serde_json::error::Category::Data => {
+                field_error(&path, &strip_position(&inner.to_string()))
+            }
             _ => malformed(&inner),
         }
     })?;
@@ -126,7 +130,10 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
 }
 
 fn malformed(error: &serde_json::Error) -> Error {
-    Error::BadRequest(format!("malformed JSON body: {}", strip_position(&error.to_string())))
+    Error::BadRequest(format!(
+        "malformed JSON body: {}",
+        strip_position(&error.to_string())
+    ))
 }
 
 /// Parses `a=1&b=2` (a query string or a form body) into `T`; a bad value is a 422.
@@ -152,13 +159,24 @@ fn field_error(path: &str, message: &str) -> Error {
     } else if let Some(name) = quoted("unknown field `") {
         (join_path(path, &name), "unknown field".to_owned())
     } else {
-        (if path == "." { "body".to_owned() } else { path.to_owned() }, message.to_owned())
+        (
+            if path == "." {
+                "body".to_owned()
+            } else {
+                path.to_owned()
+            },
+            message.to_owned(),
+        )
     };
     Error::Validation(vec![FieldError::new(field, message)])
 }
 
 fn join_path(path: &str, name: &str) -> String {
-    if path == "." { name.to_owned() } else { format!("{path}.{name}") }
+    if path == "." {
+        name.to_owned()
+    } else {
+        format!("{path}.{name}")
+    }
 }
 
 /// serde_json appends " at line L column C"; the client knows where its own body is.
@@ -190,8 +208,16 @@ mod tests {
 
     #[test]
     fn syntax_errors_are_bad_requests() {
-        for body in [&b"{"[..], b"", b"{\"name\": \"a\", \"count\": 1} trailing", b"\xff"] {
-            assert!(matches!(parse_json::<Sample>(body), Err(Error::BadRequest(_))), "{body:?}");
+        for body in [
+            &b"{"[..],
+            b"",
+            b"{\"name\": \"a\", \"count\": 1} trailing",
+            b"\xff",
+        ] {
+            assert!(
+                matches!(parse_json::<Sample>(body), Err(Error::BadRequest(_))),
+                "{body:?}"
+            );
         }
     }
 
@@ -200,8 +226,12 @@ mod tests {
         let error = parse_json::<Sample>(br#"{"name": "a", "count": "many"}"#).unwrap_err();
         assert_eq!(fields(error)[0].field, "count");
         let error = parse_json::<Sample>(br#"{"name": "a"}"#).unwrap_err();
-        assert_eq!(fields(error), vec![FieldError::new("count", "this field is required")]);
-        let error = parse_json::<Sample>(br#"{"name": "a", "count": 9223372036854775808}"#).unwrap_err();
+        assert_eq!(
+            fields(error),
+            vec![FieldError::new("count", "this field is required")]
+        );
+        let error =
+            parse_json::<Sample>(br#"{"name": "a", "count": 9223372036854775808}"#).unwrap_err();
         assert_eq!(fields(error)[0].field, "count");
     }
 

@@ -3,9 +3,9 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use tower::Layer as _;
 use tower_http::normalize_path::NormalizePathLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tower::Layer as _;
 
 use crate::error::Error;
 use crate::extract::BODY_LIMIT;

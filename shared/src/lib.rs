@@ -10,9 +10,9 @@ pub mod extract;
 pub mod http;
 pub mod lambda;
 pub mod pagination;
-pub mod users;
 #[cfg(feature = "test-util")]
 pub mod testing;
+pub mod users;
 pub mod validate;
 
 use std::sync::Arc;
@@ -45,8 +45,16 @@ impl AppState {
 
     /// The state around an existing pool (tests hand in their own database).
     pub fn with_pool(db: PgPool, jwt_secret: &secrecy::SecretString, settings: &Settings) -> Self {
-        let auth = AuthKeys::new(jwt_secret, settings.access_token_ttl, settings.refresh_token_ttl, settings.bcrypt_cost);
-        Self { db, auth: Arc::new(auth) }
+        let auth = AuthKeys::new(
+            jwt_secret,
+            settings.access_token_ttl,
+            settings.refresh_token_ttl,
+            settings.bcrypt_cost,
+        );
+        Self {
+            db,
+            auth: Arc::new(auth),
+        }
     }
 }
 

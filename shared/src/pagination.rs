@@ -34,17 +34,29 @@ impl Page {
         let (limit, offset) = (limit.unwrap_or(DEFAULT_LIMIT), offset.unwrap_or(0));
         let mut errors = Vec::new();
         if !(1..=MAX_LIMIT).contains(&limit) {
-            errors.push(FieldError::new("limit", format!("must be between 1 and {MAX_LIMIT}")));
+            errors.push(FieldError::new(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
         }
         if offset < 0 {
             errors.push(FieldError::new("offset", "must not be negative"));
         }
-        if errors.is_empty() { Ok(Self { limit, offset }) } else { Err(Error::Validation(errors)) }
+        if errors.is_empty() {
+            Ok(Self { limit, offset })
+        } else {
+            Err(Error::Validation(errors))
+        }
     }
 
     /// Wraps one page of items in the list envelope.
     pub fn wrap<T>(self, items: Vec<T>, total: i64) -> Paginated<T> {
-        Paginated { items, total, limit: self.limit, offset: self.offset }
+        Paginated {
+            items,
+            total,
+            limit: self.limit,
+            offset: self.offset,
+        }
     }
 }
 
@@ -76,8 +88,20 @@ mod tests {
 
     #[test]
     fn bounds_are_checked_together() {
-        assert_eq!(Page::new(None, None).expect("defaults"), Page { limit: 20, offset: 0 });
-        assert_eq!(Page::new(Some(100), Some(5)).expect("max"), Page { limit: 100, offset: 5 });
+        assert_eq!(
+            Page::new(None, None).expect("defaults"),
+            Page {
+                limit: 20,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            Page::new(Some(100), Some(5)).expect("max"),
+            Page {
+                limit: 100,
+                offset: 5
+            }
+        );
         for (limit, offset, bad) in [(0, 0, 1), (101, 0, 1), (-1, -1, 2), (1, -5, 1)] {
             match Page::new(Some(limit), Some(offset)) {
                 Err(Error::Validation(errors)) => assert_eq!(errors.len(), bad, "{limit} {offset}"),

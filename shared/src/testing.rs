@@ -53,7 +53,10 @@ impl TestApp {
     /// The Router `router` builds, over `pool`.
     pub fn new(pool: PgPool, router: fn(AppState) -> Router) -> Self {
         let state = AppState::with_pool(pool, &SecretString::from(JWT_SECRET), &settings());
-        Self { router: router(state.clone()), state }
+        Self {
+            router: router(state.clone()),
+            state,
+        }
     }
 
     /// The database.
@@ -62,7 +65,13 @@ impl TestApp {
     }
 
     /// Sends a request; `body` is sent as JSON.
-    pub async fn send(&self, method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> TestResponse {
+    pub async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> TestResponse {
         let mut request = Request::builder().method(method).uri(uri);
         if let Some(token) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -78,16 +87,31 @@ impl TestApp {
 
     /// Sends a request built by hand (raw bodies, odd headers).
     pub async fn raw(&self, request: Request<Body>) -> TestResponse {
-        let response = self.router.clone().oneshot(request).await.expect("the router never fails");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router never fails");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        TestResponse { status, headers, body }
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// `GET uri`.
@@ -135,7 +159,11 @@ impl TestResponse {
     /// Asserts the status, showing the body when it differs; returns the body.
     #[track_caller]
     pub fn expect(&self, status: StatusCode) -> &Value {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
         &self.body
     }
 
@@ -143,8 +171,16 @@ impl TestResponse {
     #[track_caller]
     pub fn expect_error(&self, status: StatusCode, code: &str) -> &Value {
         self.expect(status);
-        assert_eq!(self.body["code"], code, "unexpected error code; body: {}", self.body);
-        assert!(self.body["detail"].is_string(), "error without detail: {}", self.body);
+        assert_eq!(
+            self.body["code"], code,
+            "unexpected error code; body: {}",
+            self.body
+        );
+        assert!(
+            self.body["detail"].is_string(),
+            "error without detail: {}",
+            self.body
+        );
         if status == StatusCode::UNAUTHORIZED {
             assert_eq!(self.headers[header::WWW_AUTHENTICATE], "Bearer");
         }
@@ -172,9 +208,15 @@ pub fn lambda_response_body(response: &Value) -> Value {
     use base64::Engine as _;
     let raw = response["body"].as_str().unwrap_or_default();
     let bytes = if response["isBase64Encoded"].as_bool().unwrap_or(false) {
-        base64::engine::general_purpose::STANDARD.decode(raw).expect("base64 body")
+        base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .expect("base64 body")
     } else {
         raw.as_bytes().to_vec()
     };
-    if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("JSON body") }
+    if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).expect("JSON body")
+    }
 }

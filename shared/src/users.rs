@@ -30,7 +30,10 @@ pub fn username_problem(username: &str) -> Option<String> {
     let length = username.chars().count();
     if !(3..=32).contains(&length) {
         Some("must be 3 to 32 characters long".into())
-    } else if !username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+    } else if !username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
         Some("may contain only ASCII letters, digits, '_', '.' and '-'".into())
     } else {
         None
@@ -45,7 +48,9 @@ pub fn password_problem(password: &str) -> Option<String> {
     if !(8..=64).contains(&length) {
         Some("must be 8 to 64 characters long".into())
     } else if password.len() > PASSWORD_MAX_BYTES {
-        Some(format!("must be at most {PASSWORD_MAX_BYTES} bytes in UTF-8"))
+        Some(format!(
+            "must be at most {PASSWORD_MAX_BYTES} bytes in UTF-8"
+        ))
     } else if password.chars().any(char::is_control) {
         Some("must not contain control characters".into())
     } else if !password.chars().any(char::is_lowercase)
@@ -53,7 +58,10 @@ pub fn password_problem(password: &str) -> Option<String> {
         || !password.chars().any(|c| c.is_ascii_digit())
         || !password.chars().any(|c| !c.is_alphanumeric())
     {
-        Some("must contain a lowercase letter, an uppercase letter, a digit and another character".into())
+        Some(
+            "must contain a lowercase letter, an uppercase letter, a digit and another character"
+                .into(),
+        )
     } else {
         None
     }
@@ -65,9 +73,17 @@ pub fn full_name_problem(full_name: &str) -> Option<String> {
     let length = full_name.chars().count();
     if !(2..=100).contains(&length) {
         Some("must be 2 to 100 characters long".into())
-    } else if !full_name.chars().all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '\'') {
+    } else if !full_name
+        .chars()
+        .all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '\'')
+    {
         Some("may contain only letters, spaces, '-' and '''".into())
-    } else if full_name.split_whitespace().filter(|word| word.chars().any(char::is_alphabetic)).count() < 2 {
+    } else if full_name
+        .split_whitespace()
+        .filter(|word| word.chars().any(char::is_alphabetic))
+        .count()
+        < 2
+    {
         Some("must have at least two words".into())
     } else {
         None
@@ -87,15 +103,28 @@ pub struct NewUser {
 
 impl NewUser {
     /// Checks every field at once; 422 lists all that are wrong.
-    pub fn parse(username: String, password: SecretString, confirm_password: &SecretString, full_name: &str) -> crate::Result<Self> {
+    pub fn parse(
+        username: String,
+        password: SecretString,
+        confirm_password: &SecretString,
+        full_name: &str,
+    ) -> crate::Result<Self> {
         let full_name = full_name.split_whitespace().collect::<Vec<_>>().join(" ");
         Checks::new()
             .add("username", username_problem(&username))
             .add("password", password_problem(password.expose_secret()))
-            .check("confirm_password", password.expose_secret() != confirm_password.expose_secret(), "must equal password")
+            .check(
+                "confirm_password",
+                password.expose_secret() != confirm_password.expose_secret(),
+                "must equal password",
+            )
             .add("full_name", full_name_problem(&full_name))
             .finish()?;
-        Ok(Self { username, password, full_name })
+        Ok(Self {
+            username,
+            password,
+            full_name,
+        })
     }
 }
 
@@ -107,13 +136,13 @@ mod tests {
     fn usernames() {
         let table: &[(&str, bool)] = &[
             ("abc", true),
-            ("ab", false),                  // too short
+            ("ab", false), // too short
             (&"a".repeat(32), true),
-            (&"a".repeat(33), false),       // too long
+            (&"a".repeat(33), false), // too long
             ("john.doe_1-x", true),
-            ("john doe", false),            // space
-            ("jöhn", false),                // not ASCII
-            ("john\0", false),              // NUL
+            ("john doe", false), // space
+            ("jöhn", false),     // not ASCII
+            ("john\0", false),   // NUL
             ("", false),
         ];
         for (username, ok) in table {
@@ -130,12 +159,20 @@ mod tests {
             ("SECRET#1", false, "no lowercase"),
             ("Secret#x", false, "no digit"),
             ("Secret11", false, "no other character"),
-            ("Sécret 1", true, "space counts as other, accents are letters"),
+            (
+                "Sécret 1",
+                true,
+                "space counts as other, accents are letters",
+            ),
             ("Secret#1\0", false, "NUL"),
             ("Secret#1\n", false, "newline"),
         ];
         for (password, ok, why) in table {
-            assert_eq!(password_problem(password).is_none(), *ok, "{why}: {password:?}");
+            assert_eq!(
+                password_problem(password).is_none(),
+                *ok,
+                "{why}: {password:?}"
+            );
         }
         // 64 characters of one byte each: fine.
         assert_eq!(password_problem(&format!("Aa1!{}", "x".repeat(60))), None);
@@ -144,7 +181,11 @@ mod tests {
         // 37 characters but 73 bytes: refused, bcrypt would ignore the end.
         let multibyte = format!("Aa1!{}x", "é".repeat(34));
         assert_eq!((multibyte.chars().count(), multibyte.len()), (39, 73));
-        assert!(password_problem(&multibyte).expect("refused").contains("72 bytes"));
+        assert!(
+            password_problem(&multibyte)
+                .expect("refused")
+                .contains("72 bytes")
+        );
         // exactly 72 bytes: fine.
         let exact = format!("Aa1!{}", "é".repeat(34));
         assert_eq!(exact.len(), 72);
@@ -177,11 +218,20 @@ mod tests {
         match NewUser::parse("x".into(), secret("weak"), &secret("other"), "Solo") {
             Err(crate::Error::Validation(errors)) => {
                 let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-                assert_eq!(fields, ["username", "password", "confirm_password", "full_name"]);
+                assert_eq!(
+                    fields,
+                    ["username", "password", "confirm_password", "full_name"]
+                );
             }
             other => panic!("{other:?}"),
         }
-        let user = NewUser::parse("ada".into(), secret("Secret#1"), &secret("Secret#1"), "  Ada   Lovelace ").expect("valid");
+        let user = NewUser::parse(
+            "ada".into(),
+            secret("Secret#1"),
+            &secret("Secret#1"),
+            "  Ada   Lovelace ",
+        )
+        .expect("valid");
         assert_eq!(user.full_name, "Ada Lovelace");
     }
 }

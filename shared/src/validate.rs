@@ -31,7 +31,11 @@ impl Checks {
 
     /// 422 with every recorded error, or `Ok(())`.
     pub fn finish(&mut self) -> crate::Result<()> {
-        if self.0.is_empty() { Ok(()) } else { Err(crate::Error::Validation(std::mem::take(&mut self.0))) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::Error::Validation(std::mem::take(&mut self.0)))
+        }
     }
 }
 
@@ -69,7 +73,10 @@ mod tests {
     #[test]
     fn checks_collect_every_error() {
         let mut checks = Checks::new();
-        checks.check("a", true, "bad").check("b", false, "fine").add("c", Some("worse".into()));
+        checks
+            .check("a", true, "bad")
+            .check("b", false, "fine")
+            .add("c", Some("worse".into()));
         match checks.finish() {
             Err(crate::Error::Validation(errors)) => assert_eq!(errors.len(), 2),
             other => panic!("{other:?}"),

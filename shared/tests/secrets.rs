@@ -8,14 +8,27 @@ use secrecy::ExposeSecret;
 use shared::config::{ApiConfig, MigrateConfig};
 
 async fn client() -> aws_sdk_secretsmanager::Client {
-    assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "run through `make test`: it starts the emulator");
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        "run through `make test`: it starts the emulator"
+    );
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     aws_sdk_secretsmanager::Client::new(&config)
 }
 
-async fn create(client: &aws_sdk_secretsmanager::Client, name: &str, value: serde_json::Value) -> String {
+async fn create(
+    client: &aws_sdk_secretsmanager::Client,
+    name: &str,
+    value: serde_json::Value,
+) -> String {
     let name = format!("{name}-{}", std::process::id());
-    let output = client.create_secret().name(name).secret_string(value.to_string()).send().await.expect("create secret");
+    let output = client
+        .create_secret()
+        .name(name)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .expect("create secret");
     output.arn().expect("arn").to_owned()
 }
 
@@ -23,7 +36,12 @@ async fn create(client: &aws_sdk_secretsmanager::Client, name: &str, value: serd
 #[ignore = "needs the Secrets Manager emulator that `make test` starts"]
 async fn api_config_reads_both_secrets_from_secrets_manager() {
     let client = client().await;
-    let app_arn = create(&client, "cinema-app", serde_json::json!({"jwt_secret": "from-secrets-manager-0123456789abcdef"})).await;
+    let app_arn = create(
+        &client,
+        "cinema-app",
+        serde_json::json!({"jwt_secret": "from-secrets-manager-0123456789abcdef"}),
+    )
+    .await;
     let db_arn = create(
         &client,
         "cinema-db",
@@ -31,16 +49,28 @@ async fn api_config_reads_both_secrets_from_secrets_manager() {
                            "host": "127.0.0.1", "port": 5432, "dbname": "postgres"}),
     )
     .await;
-    let env = [("APP_SECRET_ARN", app_arn.as_str()), ("DB_SECRET_ARN", db_arn.as_str()), ("DB_SSL_MODE", "disable")];
-    let config = ApiConfig::load(&env).await.expect("config from Secrets Manager");
-    assert_eq!(config.jwt_secret.expose_secret(), "from-secrets-manager-0123456789abcdef");
+    let env = [
+        ("APP_SECRET_ARN", app_arn.as_str()),
+        ("DB_SECRET_ARN", db_arn.as_str()),
+        ("DB_SSL_MODE", "disable"),
+    ];
+    let config = ApiConfig::load(&env)
+        .await
+        .expect("config from Secrets Manager");
+    assert_eq!(
+        config.jwt_secret.expose_secret(),
+        "from-secrets-manager-0123456789abcdef"
+    );
     assert_eq!(config.database.get_host(), "127.0.0.1");
     assert_eq!(config.database.get_database(), Some("postgres"));
     assert!(!format!("{config:?}").contains("unused-with-trust-auth"));
 
     // The options really reach the database.
     let pool = shared::db::pool(config.database, &config.settings);
-    let one: i32 = sqlx::query_scalar("select 1").fetch_one(&pool).await.expect("connect");
+    let one: i32 = sqlx::query_scalar("select 1")
+        .fetch_one(&pool)
+        .await
+        .expect("connect");
     assert_eq!(one, 1);
 }
 
@@ -54,8 +84,16 @@ async fn migrate_config_reads_the_admin_secret() {
         serde_json::json!({"username": "postgres", "password": "p", "host": "db.internal", "port": "5433", "dbname": "cinema"}),
     )
     .await;
-    let admin_arn = create(&client, "cinema-admin", serde_json::json!({"username": "root", "password": "Adm1n#Secret"})).await;
-    let env = [("DB_SECRET_ARN", db_arn.as_str()), ("ADMIN_SECRET_ARN", admin_arn.as_str())];
+    let admin_arn = create(
+        &client,
+        "cinema-admin",
+        serde_json::json!({"username": "root", "password": "Adm1n#Secret"}),
+    )
+    .await;
+    let env = [
+        ("DB_SECRET_ARN", db_arn.as_str()),
+        ("ADMIN_SECRET_ARN", admin_arn.as_str()),
+    ];
     let config = MigrateConfig::load(&env).await.expect("config");
     assert_eq!(config.database.get_port(), 5433);
     let admin = config.first_admin.expect("admin");
@@ -68,16 +106,37 @@ async fn migrate_config_reads_the_admin_secret() {
 #[ignore = "needs the Secrets Manager emulator that `make test` starts"]
 async fn a_missing_or_malformed_secret_is_named_without_its_value() {
     let client = client().await;
-    let bad_arn = create(&client, "cinema-bad", serde_json::json!({"jwt_secret": 31415926})).await;
-    let db_arn = create(&client, "cinema-db-b", serde_json::json!({"username": "u", "password": "p", "host": "h", "port": 1})).await;
-    let error = ApiConfig::load(&[("APP_SECRET_ARN", bad_arn.as_str()), ("DB_SECRET_ARN", db_arn.as_str())])
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(error.contains(&bad_arn) && error.contains("jwt_secret"), "{error}");
+    let bad_arn = create(
+        &client,
+        "cinema-bad",
+        serde_json::json!({"jwt_secret": 31415926}),
+    )
+    .await;
+    let db_arn = create(
+        &client,
+        "cinema-db-b",
+        serde_json::json!({"username": "u", "password": "p", "host": "h", "port": 1}),
+    )
+    .await;
+    let error = ApiConfig::load(&[
+        ("APP_SECRET_ARN", bad_arn.as_str()),
+        ("DB_SECRET_ARN", db_arn.as_str()),
+    ])
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains(&bad_arn) && error.contains("jwt_secret"),
+        "{error}"
+    );
     assert!(!error.contains("31415926"), "{error}");
 
     let missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf";
-    let error = ApiConfig::load(&[("APP_SECRET_ARN", missing), ("DB_SECRET_ARN", db_arn.as_str())]).await.unwrap_err();
+    let error = ApiConfig::load(&[
+        ("APP_SECRET_ARN", missing),
+        ("DB_SECRET_ARN", db_arn.as_str()),
+    ])
+    .await
+    .unwrap_err();
     assert!(error.to_string().contains(missing), "{error}");
 }

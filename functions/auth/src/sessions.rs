@@ -28,11 +28,17 @@ pub(crate) struct TokenPair {
 }
 
 fn bad_credentials() -> Error {
-    Error::Unauthorized { code: "invalid_credentials", detail: "incorrect username or password" }
+    Error::Unauthorized {
+        code: "invalid_credentials",
+        detail: "incorrect username or password",
+    }
 }
 
 fn bad_refresh_token() -> Error {
-    Error::Unauthorized { code: "invalid_refresh_token", detail: "the refresh token is invalid, expired or already used" }
+    Error::Unauthorized {
+        code: "invalid_refresh_token",
+        detail: "the refresh token is invalid, expired or already used",
+    }
 }
 
 /// Stores a new refresh token for the user and returns it with a new access token.
@@ -64,7 +70,10 @@ fn pair(state: &AppState, user_id: i64, role: Role, refresh: SecretString) -> Re
 /// An unknown username and a wrong password get the same 401 after the same bcrypt work,
 /// so the answer does not tell which usernames exist.
 #[tracing::instrument(skip_all)]
-pub(crate) async fn login(State(state): State<AppState>, JsonOrForm(body): JsonOrForm<Credentials>) -> Result<Json<TokenPair>> {
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    JsonOrForm(body): JsonOrForm<Credentials>,
+) -> Result<Json<TokenPair>> {
     let account = if username_problem(&body.username).is_none() {
         sqlx::query!(
             r#"select id, password_hash, role as "role: Role" from users where lower(username) = lower($1)"#,
@@ -87,7 +96,10 @@ pub(crate) async fn login(State(state): State<AppState>, JsonOrForm(body): JsonO
 
 /// `POST /auth/refresh`: trades a refresh token for a new pair; the old one stops working.
 #[tracing::instrument(skip_all)]
-pub(crate) async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshRequest>) -> Result<Json<TokenPair>> {
+pub(crate) async fn refresh(
+    State(state): State<AppState>,
+    Json(body): Json<RefreshRequest>,
+) -> Result<Json<TokenPair>> {
     let next = new_refresh_token();
     // One statement: revoke the old token (the row lock makes a concurrent reuse of the same
     // token find it revoked), store the new one, and read the user's current role.
@@ -114,7 +126,10 @@ pub(crate) async fn refresh(State(state): State<AppState>, Json(body): Json<Refr
 
 /// `POST /auth/logout`: revokes the refresh token. Answers 204 whether or not the token
 /// was still valid, so it can be retried safely.
-pub(crate) async fn logout(State(state): State<AppState>, Json(body): Json<RefreshRequest>) -> Result<StatusCode> {
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    Json(body): Json<RefreshRequest>,
+) -> Result<StatusCode> {
     sqlx::query!(
         "update refresh_tokens set revoked_at = now() where token_hash = $1 and revoked_at is null",
         refresh_token_hash(body.refresh_token.expose_secret()),

@@ -6,7 +6,9 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use shared::auth::hash_password;
 use shared::users::{NewUser, User};
-use shared::{Admin, AppState, AuthUser, Error, Json, Page, Paginated, Path, Query, Result, ResultExt, Role};
+use shared::{
+    Admin, AppState, AuthUser, Error, Json, Page, Paginated, Path, Query, Result, ResultExt, Role,
+};
 
 #[derive(Deserialize)]
 pub(crate) struct Registration {
@@ -18,8 +20,16 @@ pub(crate) struct Registration {
 
 /// `POST /auth/register`: a new account with the `user` role.
 #[tracing::instrument(skip_all)]
-pub(crate) async fn register(State(state): State<AppState>, Json(body): Json<Registration>) -> Result<(StatusCode, Json<User>)> {
-    let new = NewUser::parse(body.username, body.password, &body.confirm_password, &body.full_name)?;
+pub(crate) async fn register(
+    State(state): State<AppState>,
+    Json(body): Json<Registration>,
+) -> Result<(StatusCode, Json<User>)> {
+    let new = NewUser::parse(
+        body.username,
+        body.password,
+        &body.confirm_password,
+        &body.full_name,
+    )?;
     let hash = hash_password(new.password, state.auth.bcrypt_cost).await?;
     let user = sqlx::query_as!(
         User,
@@ -32,7 +42,9 @@ pub(crate) async fn register(State(state): State<AppState>, Json(body): Json<Reg
     )
     .fetch_one(&state.db)
     .await
-    .on_constraint("users_username_key", || Error::conflict("username_taken", "this username is already taken"))?;
+    .on_constraint("users_username_key", || {
+        Error::conflict("username_taken", "this username is already taken")
+    })?;
     tracing::info!(user_id = user.id, "user registered");
     Ok((StatusCode::CREATED, Json(user)))
 }
@@ -117,10 +129,17 @@ pub(crate) async fn change_role(
     )
     .fetch_all(&mut *tx)
     .await?;
-    let current = locked.iter().find(|row| row.id == id).ok_or(Error::NotFound("user"))?.role;
+    let current = locked
+        .iter()
+        .find(|row| row.id == id)
+        .ok_or(Error::NotFound("user"))?
+        .role;
     let admins = locked.iter().filter(|row| row.role == Role::Admin).count();
     if current == Role::Admin && body.role != Role::Admin && admins <= 1 {
-        return Err(Error::conflict("last_admin", "the last admin cannot be demoted"));
+        return Err(Error::conflict(
+            "last_admin",
+            "the last admin cannot be demoted",
+        ));
     }
     let user = sqlx::query_as!(
         User,

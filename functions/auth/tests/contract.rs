@@ -16,7 +16,10 @@ fn event(name: &str, replacements: &[(&str, &str)]) -> String {
 
 async fn invoke(app: &TestApp, name: &str, replacements: &[(&str, &str)]) -> (i64, Value) {
     let response = invoke_api_gateway(app.router.clone(), &event(name, replacements)).await;
-    (response["statusCode"].as_i64().expect("status"), lambda_response_body(&response))
+    (
+        response["statusCode"].as_i64().expect("status"),
+        lambda_response_body(&response),
+    )
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
@@ -43,12 +46,21 @@ async fn api_gateway_events_reach_every_kind_of_route(pool: PgPool) {
 
     // Path parameter.
     let id = user["id"].to_string();
-    let (status, changed) = invoke(&app, "change_role_path", &[("{{token}}", &admin), ("{{id}}", &id)]).await;
+    let (status, changed) = invoke(
+        &app,
+        "change_role_path",
+        &[("{{token}}", &admin), ("{{id}}", &id)],
+    )
+    .await;
     assert_eq!(status, 200, "{changed}");
     assert_eq!(changed["role"], "cashier");
 
     // An error keeps our body and the WWW-Authenticate header through the adapter.
-    let response = invoke_api_gateway(app.router.clone(), &event("list_users_query", &[("{{token}}", "forged")])).await;
+    let response = invoke_api_gateway(
+        app.router.clone(),
+        &event("list_users_query", &[("{{token}}", "forged")]),
+    )
+    .await;
     assert_eq!(response["statusCode"], 401);
     assert_eq!(response["headers"]["www-authenticate"], "Bearer");
     assert_eq!(lambda_response_body(&response)["code"], "invalid_token");

@@ -35,30 +35,53 @@ pub enum AdminOutcome {
 }
 
 /// Applies pending migrations and ensures the first admin.
-pub async fn run(pool: &PgPool, first_admin: Option<&AdminCredentials>, bcrypt_cost: u32) -> anyhow::Result<Report> {
+pub async fn run(
+    pool: &PgPool,
+    first_admin: Option<&AdminCredentials>,
+    bcrypt_cost: u32,
+) -> anyhow::Result<Report> {
     let before = applied_versions(pool).await?;
     shared::MIGRATOR.run(pool).await?;
     let after = applied_versions(pool).await?;
-    let applied: Vec<i64> = after.iter().copied().filter(|v| !before.contains(v)).collect();
+    let applied: Vec<i64> = after
+        .iter()
+        .copied()
+        .filter(|v| !before.contains(v))
+        .collect();
     for version in &applied {
         tracing::info!(version, "migration applied");
     }
     let first_admin = ensure_admin(pool, first_admin, bcrypt_cost).await?;
-    Ok(Report { applied, current_version: after.last().copied(), first_admin })
+    Ok(Report {
+        applied,
+        current_version: after.last().copied(),
+        first_admin,
+    })
 }
 
 async fn applied_versions(pool: &PgPool) -> anyhow::Result<Vec<i64>> {
     let mut conn = pool.acquire().await?;
     conn.ensure_migrations_table().await?;
-    let mut versions: Vec<i64> = conn.list_applied_migrations().await?.into_iter().map(|m| m.version).collect();
+    let mut versions: Vec<i64> = conn
+        .list_applied_migrations()
+        .await?
+        .into_iter()
+        .map(|m| m.version)
+        .collect();
     versions.sort_unstable();
     Ok(versions)
 }
 
-async fn ensure_admin(pool: &PgPool, credentials: Option<&AdminCredentials>, cost: u32) -> anyhow::Result<AdminOutcome> {
-    let exists = sqlx::query_scalar!(r#"select exists (select 1 from users where role = 'admin') as "exists!""#)
-        .fetch_one(pool)
-        .await?;
+async fn ensure_admin(
+    pool: &PgPool,
+    credentials: Option<&AdminCredentials>,
+    cost: u32,
+) -> anyhow::Result<AdminOutcome> {
+    let exists = sqlx::query_scalar!(
+        r#"select exists (select 1 from users where role = 'admin') as "exists!""#
+    )
+    .fetch_one(pool)
+    .await?;
     if exists {
         return Ok(AdminOutcome::AlreadyExists);
     }
@@ -73,7 +96,9 @@ async fn ensure_admin(pool: &PgPool, credentials: Option<&AdminCredentials>, cos
         &credentials.password,
         &credentials.full_name,
     )
-    .map_err(|e| anyhow::anyhow!("the first admin's credentials break the registration rules: {e:?}"))?;
+    .map_err(|e| {
+        anyhow::anyhow!("the first admin's credentials break the registration rules: {e:?}")
+    })?;
     let hash = shared::auth::hash_password(new.password, cost)
         .await
         .map_err(|e| anyhow::anyhow!("hashing the first admin's password failed: {e}"))?;
@@ -96,9 +121,11 @@ async fn ensure_admin(pool: &PgPool, credentials: Option<&AdminCredentials>, cos
             Ok(AdminOutcome::Created)
         }
         None => {
-            let exists = sqlx::query_scalar!(r#"select exists (select 1 from users where role = 'admin') as "exists!""#)
-                .fetch_one(pool)
-                .await?;
+            let exists = sqlx::query_scalar!(
+                r#"select exists (select 1 from users where role = 'admin') as "exists!""#
+            )
+            .fetch_one(pool)
+            .await?;
             anyhow::ensure!(
                 exists,
                 "the first admin's username {:?} is taken by an account that is not an admin; choose another",

@@ -14,7 +14,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
-    lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| async { migrate_once().await.map_err(lambda_runtime::Error::from) })).await
+    lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| async {
+        migrate_once().await.map_err(lambda_runtime::Error::from)
+    }))
+    .await
 }
 
 async fn migrate_once() -> anyhow::Result<migrate::Report> {
@@ -26,5 +29,10 @@ async fn migrate_once() -> anyhow::Result<migrate::Report> {
         .acquire_timeout(std::time::Duration::from_secs(30))
         .connect_with(config.database)
         .await?;
-    migrate::run(&pool, config.first_admin.as_ref(), config.settings.bcrypt_cost).await
+    migrate::run(
+        &pool,
+        config.first_admin.as_ref(),
+        config.settings.bcrypt_cost,
+    )
+    .await
 }

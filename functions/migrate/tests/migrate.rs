@@ -14,7 +14,10 @@ fn admin(username: &str, password: &str) -> AdminCredentials {
 }
 
 async fn admins(pool: &PgPool) -> Vec<(String, String)> {
-    sqlx::query_as("select username, password_hash from users where role = 'admin'").fetch_all(pool).await.expect("admins")
+    sqlx::query_as("select username, password_hash from users where role = 'admin'")
+        .fetch_all(pool)
+        .await
+        .expect("admins")
 }
 
 #[sqlx::test(migrations = false)]
@@ -45,10 +48,15 @@ async fn without_credentials_no_admin_is_made(pool: PgPool) {
 
 #[sqlx::test(migrations = false)]
 async fn a_weak_first_admin_password_is_refused(pool: PgPool) {
-    let error = run(&pool, Some(&admin("root", "weakpassword")), 4).await.unwrap_err();
+    let error = run(&pool, Some(&admin("root", "weakpassword")), 4)
+        .await
+        .unwrap_err();
     let message = format!("{error:#}");
     assert!(message.contains("registration rules"), "{message}");
-    assert!(!message.contains("weakpassword"), "the password itself is never printed: {message}");
+    assert!(
+        !message.contains("weakpassword"),
+        "the password itself is never printed: {message}"
+    );
     assert!(admins(&pool).await.is_empty());
 }
 
@@ -59,7 +67,9 @@ async fn an_existing_account_with_the_admin_username_is_never_promoted(pool: PgP
         .execute(&pool)
         .await
         .expect("squatter");
-    let error = run(&pool, Some(&admin("root", "Adm1n#Secret")), 4).await.unwrap_err();
+    let error = run(&pool, Some(&admin("root", "Adm1n#Secret")), 4)
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("taken"), "{error}");
     assert!(admins(&pool).await.is_empty());
 }

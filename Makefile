@@ -1,0 +1,124 @@
+# Cinema API. `make dev` runs the whole API locally; `make test` is everything CI runs.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV       := $(CURDIR)/.venv
+export PATH := $(VENV)/bin:$(HOME)/.cargo/bin:$(PATH)
+# Builds never need a database: query metadata is committed in .sqlx/.
+export SQLX_OFFLINE := true
+
+PG_SERVER         ?= postgres://postgres@127.0.0.1:5432
+DATABASE_URL      ?= $(PG_SERVER)/cinema
+DEV_PORT          ?= 9000
+DEV_ADMIN_USER    ?= admin
+DEV_ADMIN_PASSWORD ?= Cinema\#Admin1
+# Local mode only: deployed functions read their key from Secrets Manager.
+DEV_JWT_SECRET    ?= local-development-signing-key-never-used-in-aws
+EMULATOR_PORT     ?= 5005
+EMULATOR_ENV      := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+SQLX_CLI_VERSION  := 0.8.6
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+# ---------------------------------------------------------------- tools
+
+$(VENV)/.installed: requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+.PHONY: tools
+tools: $(VENV)/.installed ## Install cargo-lambda, zig, SAM, cfn-lint and moto into .venv
+
+.PHONY: sqlx-cli
+sqlx-cli:
+	@command -v sqlx >/dev/null && sqlx --version | grep -q $(SQLX_CLI_VERSION) || \
+	  cargo install sqlx-cli --version $(SQLX_CLI_VERSION) --locked --no-default-features --features postgres,rustls
+
+# ---------------------------------------------------------------- local development
+
+.PHONY: dev
+dev: tools ## Run the whole API locally at http://127.0.0.1:9000 (migrates and creates a dev admin)
+	@url=$$(DATABASE_URL='$(DATABASE_URL)' scripts/dev-db.sh); \
+	$(MAKE) --no-print-directory migrate DATABASE_URL="$$url"; \
+	echo; \
+	echo "  Cinema API   http://127.0.0.1:$(DEV_PORT)"; \
+	echo "  Database     $$url"; \
+	echo "  Dev admin    $(DEV_ADMIN_USER) / $(DEV_ADMIN_PASSWORD)"; \
+	echo "  Sign in      curl -s -X POST http://127.0.0.1:$(DEV_PORT)/auth/login -d 'username=$(DEV_ADMIN_USER)&password=$(DEV_ADMIN_PASSWORD)'"; \
+	echo "  (each function compiles on its first request)"; \
+	echo; \
+	exec cargo lambda watch -A 127.0.0.1 -P $(DEV_PORT) \
+	  --env-var "DATABASE_URL=$$url,JWT_SECRET=$(DEV_JWT_SECRET),RUST_LOG=info"
+
+.PHONY: migrate
+migrate: ## Apply migrations to $DATABASE_URL and create the dev admin if no admin exists
+	DATABASE_URL='$(DATABASE_URL)' FIRST_ADMIN_USERNAME='$(DEV_ADMIN_USER)' FIRST_ADMIN_PASSWORD='$(DEV_ADMIN_PASSWORD)' \
+	  cargo run --quiet -p migrate
+
+# ---------------------------------------------------------------- tests
+
+TEST_DB_SERVER := $(PG_SERVER)
+
+.PHONY: test
+test: tools ## Everything CI runs: unit, router, contract, emulator, end-to-end, template checks
+	@server=$$(DATABASE_URL='$(TEST_DB_SERVER)/cinema_test' scripts/dev-db.sh); server=$${server%/*}; \
+	$(MAKE) --no-print-directory test-all TEST_DB_SERVER="$$server"
+
+.PHONY: test-all
+test-all: fmt-check template-check
+	@trap 'kill $$(cat target/moto.pid 2>/dev/null) 2>/dev/null || true' EXIT; \
+	mkdir -p target; \
+	moto_server -H 127.0.0.1 -p $(EMULATOR_PORT) > target/moto.log 2>&1 & echo $$! > target/moto.pid; \
+	for _ in $$(seq 50); do curl -s -o /dev/null http://127.0.0.1:$(EMULATOR_PORT)/ && break; sleep 0.2; done; \
+	echo "== cargo test (a fresh database per test)"; \
+	$(EMULATOR_ENV) DATABASE_URL='$(TEST_DB_SERVER)/cinema_test' cargo test --workspace -- --include-ignored; \
+	echo "== end to end"; \
+	$(MAKE) --no-print-directory e2e-run TEST_DB_SERVER='$(TEST_DB_SERVER)'
+
+.PHONY: e2e-run
+e2e-run:
+	@psql '$(TEST_DB_SERVER)/postgres' -qc 'drop database if exists cinema_e2e' -c 'create database cinema_e2e'
+	@DATABASE_URL='$(TEST_DB_SERVER)/cinema_e2e' FIRST_ADMIN_USERNAME=e2e_admin FIRST_ADMIN_PASSWORD='E2e#Admin-Pass1' \
+	  BCRYPT_COST=10 cargo run --quiet -p migrate > target/e2e-migrate.json
+	@hostport=$${TEST_DB_SERVER#*@}; \
+	$(EMULATOR_ENV) DATABASE_HOST=$${hostport%:*} DATABASE_PORT=$${hostport#*:} DATABASE_NAME=cinema_e2e \
+	  ADMIN_USERNAME=e2e_admin ADMIN_PASSWORD='E2e#Admin-Pass1' E2E_LOG=target/e2e/watch.log \
+	  $(VENV)/bin/python tests/e2e.py
+
+.PHONY: sqlx-check
+sqlx-check: sqlx-cli ## Check that .sqlx/ matches the queries (needs a database)
+	@url=$$(DATABASE_URL='$(PG_SERVER)/cinema_sqlx' scripts/dev-db.sh); \
+	DATABASE_URL="$$url" sqlx migrate run --source migrations >/dev/null; \
+	DATABASE_URL="$$url" SQLX_OFFLINE=false cargo sqlx prepare --workspace --check -- --all-targets
+
+.PHONY: sqlx-prepare
+sqlx-prepare: sqlx-cli ## Regenerate .sqlx/ after changing a query
+	@url=$$(DATABASE_URL='$(PG_SERVER)/cinema_sqlx' scripts/dev-db.sh); \
+	DATABASE_URL="$$url" sqlx migrate run --source migrations >/dev/null; \
+	DATABASE_URL="$$url" SQLX_OFFLINE=false cargo sqlx prepare --workspace -- --all-targets
+
+# ---------------------------------------------------------------- quality
+
+.PHONY: fmt-check
+fmt-check:
+	cargo fmt --all --check
+
+.PHONY: template-check
+template-check: tools
+	cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template-file template.yaml
+
+.PHONY: lint
+lint: fmt-check template-check ## rustfmt, clippy (warnings are errors), cfn-lint, sam validate
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# ---------------------------------------------------------------- build and deploy
+
+.PHONY: build
+build: tools ## Build every function for Lambda (release, arm64) into target/lambda/<function>/
+	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+	cargo lambda build --release --arm64 --workspace

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""End to end: the functions under `cargo lambda watch`, real HTTP at one base URL,
+secrets from the local Secrets Manager emulator, and a check that the logs give nothing away.
+
+Run by `make e2e` (part of `make test`), which starts the emulator and migrates the database.
+Environment: DATABASE_HOST/PORT/NAME of a migrated database, AWS_ENDPOINT_URL of the emulator,
+ADMIN_USERNAME/ADMIN_PASSWORD of the first admin, E2E_PORT, E2E_LOG.
+"""
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import boto3
+
+PORT = int(os.environ.get("E2E_PORT", "9100"))
+BASE = f"http://127.0.0.1:{PORT}"
+LOG = os.environ.get("E2E_LOG", "target/e2e/watch.log")
+checks = 0
+
+
+def call(method, path, body=None, token=None, form=None):
+    headers = {"accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["content-type"] = "application/json"
+    if form is not None:
+        data = urllib.parse.urlencode(form).encode()
+        headers["content-type"] = "application/x-www-form-urlencoded"
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(BASE + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    return status, (json.loads(raw) if raw else None)
+
+
+def expect(what, status, body, wanted):
+    global checks
+    checks += 1
+    if status != wanted:
+        sys.exit(f"FAIL {what}: expected {wanted}, got {status}: {body}")
+    print(f"ok   {what} -> {status}")
+    return body
+
+
+def create_secrets():
+    client = boto3.client("secretsmanager", region_name=os.environ.get("AWS_REGION", "us-east-1"))
+    suffix = secrets.token_hex(4)
+    jwt_secret = secrets.token_urlsafe(48)
+    app = client.create_secret(Name=f"e2e-app-{suffix}", SecretString=json.dumps({"jwt_secret": jwt_secret}))
+    db = client.create_secret(
+        Name=f"e2e-db-{suffix}",
+        SecretString=json.dumps({
+            "engine": "postgres", "username": "postgres", "password": "trust-auth-ignores-this",
+            "host": os.environ.get("DATABASE_HOST", "127.0.0.1"), "port": int(os.environ.get("DATABASE_PORT", "5432")),
+            "dbname": os.environ["DATABASE_NAME"],
+        }),
+    )
+    return app["ARN"], db["ARN"], jwt_secret
+
+
+def start_watch(app_arn, db_arn):
+    env_vars = ",".join([
+        f"APP_SECRET_ARN={app_arn}", f"DB_SECRET_ARN={db_arn}", "DB_SSL_MODE=disable",
+        f"AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']}", "AWS_ACCESS_KEY_ID=test",
+        "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1", "AWS_LAMBDA_LOG_FORMAT=JSON",
+        "BCRYPT_COST=10",
+    ])
+    os.makedirs(os.path.dirname(LOG), exist_ok=True)
+    log = open(LOG, "w")
+    return subprocess.Popen(
+        ["cargo", "lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", str(PORT), "--env-var", env_vars],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def wait_until_up(watch, seconds=900):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if watch.poll() is not None:
+            sys.exit(f"cargo lambda watch exited early; see {LOG}")
+        try:
+            status, _ = call("GET", "/users/me")
+            if status == 401:
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(2)
+    sys.exit(f"the API did not answer within {seconds} s; see {LOG}")
+
+
+def flow():
+    sensitive = []
+    password = "E2e#" + secrets.token_hex(8)
+    sensitive.append(password)
+    username = "e2e_" + secrets.token_hex(4)
+
+    user = expect("register", *call("POST", "/auth/register", {
+        "username": username, "password": password, "confirm_password": password, "full_name": "End Toend"}), 201)
+    expect("register again", *call("POST", "/auth/register/", {
+        "username": username.upper(), "password": password, "confirm_password": password, "full_name": "End Toend"}), 409)
+    expect("login with a wrong password", *call("POST", "/auth/login", form={"username": username, "password": password + "x"}), 401)
+    tokens = expect("login with the OAuth2 form", *call("POST", "/auth/login", form={
+        "grant_type": "password", "username": username, "password": password}), 200)
+    sensitive += [tokens["access_token"], tokens["refresh_token"]]
+    me = expect("me", *call("GET", "/users/me", token=tokens["access_token"]), 200)
+    assert me["id"] == user["id"] and me["role"] == "user", me
+
+    rotated = expect("refresh", *call("POST", "/auth/refresh", {"refresh_token": tokens["refresh_token"]}), 200)
+    sensitive += [rotated["access_token"], rotated["refresh_token"]]
+    expect("old refresh token rejected", *call("POST", "/auth/refresh", {"refresh_token": tokens["refresh_token"]}), 401)
+    expect("logout", *call("POST", "/auth/logout", {"refresh_token": rotated["refresh_token"]}), 204)
+    expect("refresh after logout rejected", *call("POST", "/auth/refresh", {"refresh_token": rotated["refresh_token"]}), 401)
+
+    # The README's newcomer path: sign in as the first admin, promote the user to cashier.
+    admin_password = os.environ["ADMIN_PASSWORD"]
+    sensitive.append(admin_password)
+    admin = expect("admin login (JSON)", *call("POST", "/auth/login", {
+        "username": os.environ["ADMIN_USERNAME"], "password": admin_password}), 200)
+    sensitive += [admin["access_token"], admin["refresh_token"]]
+    promoted = expect("promote to cashier", *call("PATCH", f"/users/{user['id']}/role", {"role": "cashier"}, token=admin["access_token"]), 200)
+    assert promoted["role"] == "cashier", promoted
+    listed = expect("list cashiers", *call("GET", "/users?role=cashier", token=admin["access_token"]), 200)
+    assert any(u["id"] == user["id"] for u in listed["items"]), listed
+    expect("a user may not list users", *call("GET", "/users", token=rotated["access_token"]), 403)
+    return sensitive
+
+
+def main():
+    app_arn, db_arn, jwt_secret = create_secrets()
+    watch = start_watch(app_arn, db_arn)
+    try:
+        wait_until_up(watch)
+        sensitive = flow() + [jwt_secret]
+    finally:
+        os.killpg(watch.pid, signal.SIGTERM)
+        try:
+            watch.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(watch.pid, signal.SIGKILL)
+    with open(LOG, encoding="utf-8", errors="replace") as handle:
+        log = handle.read()
+    if "local mode" in log:
+        sys.exit("FAIL the functions ran in local mode instead of reading Secrets Manager")
+    if "signed in" not in log:
+        sys.exit(f"FAIL the function logs were not captured; see {LOG}")
+    leaked = [value[:6] + "…" for value in sensitive if value in log]
+    if leaked:
+        sys.exit(f"FAIL the log contains secrets or tokens: {leaked}; see {LOG}")
+    print(f"ok   log hygiene: none of {len(sensitive)} passwords, tokens or keys in {len(log.splitlines())} log lines")
+    print(f"e2e: {checks + 1} passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main()
