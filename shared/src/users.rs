@@ -102,29 +102,38 @@ pub struct NewUser {
 }
 
 impl NewUser {
-    /// Checks every field at once; 422 lists all that are wrong.
+    /// Checks every field at once; 422 lists all that are wrong or missing.
     pub fn parse(
-        username: String,
-        password: SecretString,
-        confirm_password: &SecretString,
-        full_name: &str,
+        username: Option<String>,
+        password: Option<SecretString>,
+        confirm_password: Option<SecretString>,
+        full_name: Option<String>,
     ) -> crate::Result<Self> {
-        let full_name = full_name.split_whitespace().collect::<Vec<_>>().join(" ");
-        Checks::new()
-            .add("username", username_problem(&username))
-            .add("password", password_problem(password.expose_secret()))
+        const REQUIRED: &str = "this field is required";
+        let full_name = full_name.map(|name| name.split_whitespace().collect::<Vec<_>>().join(" "));
+        let mut checks = Checks::new();
+        checks
+            .check("username", username.is_none(), REQUIRED)
+            .add("username", username.as_deref().and_then(username_problem))
+            .check("password", password.is_none(), REQUIRED)
+            .add("password", password.as_ref().and_then(|p| password_problem(p.expose_secret())))
+            .check("confirm_password", confirm_password.is_none(), REQUIRED)
             .check(
                 "confirm_password",
-                password.expose_secret() != confirm_password.expose_secret(),
+                matches!((&password, &confirm_password), (Some(p), Some(c)) if p.expose_secret() != c.expose_secret()),
                 "must equal password",
             )
-            .add("full_name", full_name_problem(&full_name))
-            .finish()?;
-        Ok(Self {
-            username,
-            password,
-            full_name,
-        })
+            .check("full_name", full_name.is_none(), REQUIRED)
+            .add("full_name", full_name.as_deref().and_then(full_name_problem));
+        checks.finish()?;
+        match (username, password, full_name) {
+            (Some(username), Some(password), Some(full_name)) => Ok(Self {
+                username,
+                password,
+                full_name,
+            }),
+            _ => unreachable!("missing fields were reported above"),
+        }
     }
 }
 
@@ -214,8 +223,13 @@ mod tests {
 
     #[test]
     fn registration_lists_every_bad_field_and_normalises_spaces() {
-        let secret = |s: &str| SecretString::from(s.to_owned());
-        match NewUser::parse("x".into(), secret("weak"), &secret("other"), "Solo") {
+        let secret = |s: &str| Some(SecretString::from(s.to_owned()));
+        match NewUser::parse(
+            Some("x".into()),
+            secret("weak"),
+            secret("other"),
+            Some("Solo".into()),
+        ) {
             Err(crate::Error::Validation(errors)) => {
                 let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
                 assert_eq!(
@@ -226,12 +240,19 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let user = NewUser::parse(
-            "ada".into(),
+            Some("ada".into()),
             secret("Secret#1"),
-            &secret("Secret#1"),
-            "  Ada   Lovelace ",
+            secret("Secret#1"),
+            Some("  Ada   Lovelace ".into()),
         )
         .expect("valid");
         assert_eq!(user.full_name, "Ada Lovelace");
+        match NewUser::parse(None, None, None, None) {
+            Err(crate::Error::Validation(errors)) => {
+                assert_eq!(errors.len(), 4);
+                assert!(errors.iter().all(|e| e.message == "this field is required"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -12,10 +12,11 @@ use shared::{
 
 #[derive(Deserialize)]
 pub(crate) struct Registration {
-    username: String,
-    password: SecretString,
-    confirm_password: SecretString,
-    full_name: String,
+    // Optional here so that a body missing several fields hears about all of them at once.
+    username: Option<String>,
+    password: Option<SecretString>,
+    confirm_password: Option<SecretString>,
+    full_name: Option<String>,
 }
 
 /// `POST /auth/register`: a new account with the `user` role.
@@ -27,8 +28,8 @@ pub(crate) async fn register(
     let new = NewUser::parse(
         body.username,
         body.password,
-        &body.confirm_password,
-        &body.full_name,
+        body.confirm_password,
+        body.full_name,
     )?;
     let hash = hash_password(new.password, state.auth.bcrypt_cost).await?;
     let user = sqlx::query_as!(

@@ -108,6 +108,15 @@ async fn registering_lists_every_bad_field_at_once_and_writes_nothing(pool: PgPo
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn registering_with_an_empty_object_names_every_missing_field(pool: PgPool) {
+    let app = app(pool);
+    let body = app.post("/auth/register", None, json!({})).await;
+    let body = body.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_error");
+    assert_eq!(body["errors"].as_array().map(Vec::len), Some(4), "{body}");
+    assert_eq!(user_count(&app).await, 0);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn registering_rejects_bad_bodies_with_our_error_and_writes_nothing(pool: PgPool) {
     let app = app(pool);
     let long_password = format!("Aa1!{}x", "é".repeat(34)); // 39 characters, 73 bytes

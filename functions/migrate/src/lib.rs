@@ -91,10 +91,10 @@ async fn ensure_admin(
     };
     // The first admin obeys the same rules as everyone else.
     let new = NewUser::parse(
-        credentials.username.clone(),
-        credentials.password.clone(),
-        &credentials.password,
-        &credentials.full_name,
+        Some(credentials.username.clone()),
+        Some(credentials.password.clone()),
+        Some(credentials.password.clone()),
+        Some(credentials.full_name.clone()),
     )
     .map_err(|e| {
         anyhow::anyhow!("the first admin's credentials break the registration rules: {e:?}")
