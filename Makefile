@@ -91,15 +91,19 @@ e2e-run:
 
 .PHONY: sqlx-check
 sqlx-check: sqlx-cli ## Check that .sqlx/ matches the queries (needs a database)
-	@url=$$(DATABASE_URL='$(PG_SERVER)/cinema_sqlx' scripts/dev-db.sh); \
-	DATABASE_URL="$$url" sqlx migrate run --source migrations >/dev/null; \
-	DATABASE_URL="$$url" SQLX_OFFLINE=false cargo sqlx prepare --workspace --check -- --all-targets
+	@$(MAKE) --no-print-directory sqlx-run SQLX_ARGS=--check
 
 .PHONY: sqlx-prepare
 sqlx-prepare: sqlx-cli ## Regenerate .sqlx/ after changing a query
-	@url=$$(DATABASE_URL='$(PG_SERVER)/cinema_sqlx' scripts/dev-db.sh); \
+	@$(MAKE) --no-print-directory sqlx-run SQLX_ARGS=
+
+# Both run against a fresh database holding exactly the schema of migrations/.
+.PHONY: sqlx-run
+sqlx-run:
+	@url=$$(DATABASE_URL='$(PG_SERVER)/cinema_sqlx' scripts/dev-db.sh); server=$${url%/*}; \
+	psql "$$server/postgres" -qc 'drop database if exists cinema_sqlx' -c 'create database cinema_sqlx'; \
 	DATABASE_URL="$$url" sqlx migrate run --source migrations >/dev/null; \
-	DATABASE_URL="$$url" SQLX_OFFLINE=false cargo sqlx prepare --workspace -- --all-targets
+	DATABASE_URL="$$url" SQLX_OFFLINE=false cargo sqlx prepare --workspace $(SQLX_ARGS) -- --all-targets
 
 # ---------------------------------------------------------------- quality
 

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod films;
 pub mod http;
 pub mod lambda;
 pub mod pagination;

@@ -220,3 +220,33 @@ pub fn lambda_response_body(response: &Value) -> Value {
         serde_json::from_slice(&bytes).expect("JSON body")
     }
 }
+
+/// Runs `future` and counts the SQL statements it sends (sqlx reports each one as a
+/// `sqlx::query` tracing event). The future must run on this thread, as `#[sqlx::test]`'s
+/// runtime does.
+pub async fn count_statements<F: std::future::Future>(future: F) -> (F::Output, usize) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    struct StatementCounter(Arc<AtomicUsize>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StatementCounter {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            if event.metadata().target() == "sqlx::query" {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    let counter = Arc::new(AtomicUsize::new(0));
+    let subscriber = tracing_subscriber::registry().with(StatementCounter(counter.clone()));
+    let guard = tracing::subscriber::set_default(subscriber);
+    let output = future.await;
+    drop(guard);
+    (output, counter.load(Ordering::SeqCst))
+}

@@ -56,6 +56,36 @@ pub fn text(value: &str, min: usize, max: usize) -> Option<String> {
     }
 }
 
+/// Like [`text`], but line breaks and tabs are allowed (descriptions, notes).
+pub fn multiline_text(value: &str, min: usize, max: usize) -> Option<String> {
+    let flattened: String = value
+        .chars()
+        .map(|c| {
+            if matches!(c, '\n' | '\r' | '\t') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    text(&flattened, min, max)
+}
+
+/// An `ILIKE` pattern matching any text that contains `needle`, with `%`, `_` and `\` in the
+/// needle matched literally.
+pub fn contains_pattern(needle: &str) -> String {
+    let mut pattern = String::with_capacity(needle.len() + 2);
+    pattern.push('%');
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +98,18 @@ mod tests {
         assert!(text("abc", 1, 2).is_some());
         assert!(text("a\0", 1, 5).is_some());
         assert!(text("a\nb", 1, 5).is_some());
+    }
+
+    #[test]
+    fn multiline_text_allows_line_breaks_only() {
+        assert_eq!(multiline_text("a\nb\tc", 1, 10), None);
+        assert!(multiline_text("a\0b", 1, 10).is_some());
+    }
+
+    #[test]
+    fn contains_patterns_escape_wildcards() {
+        assert_eq!(contains_pattern("star"), "%star%");
+        assert_eq!(contains_pattern("100%_\\"), "%100\\%\\_\\\\%");
     }
 
     #[test]

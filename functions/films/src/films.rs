@@ -1,0 +1,339 @@
+//! Films, each with its genres.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::Datelike;
+use serde::{Deserialize, Serialize};
+use shared::films::{AgeRating, GenreRef};
+use shared::validate::{Checks, contains_pattern, multiline_text, text};
+use shared::{
+    Admin, AppState, Error, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result, ResultExt,
+};
+use sqlx::PgConnection;
+use sqlx::types::Json as Jsonb;
+
+/// The screenings table refers to films with this foreign key: a film with screenings
+/// cannot be deleted.
+const SCREENINGS_FILM_FK: &str = "screenings_film_id_fkey";
+/// The most genres one film may have.
+const MAX_GENRES: usize = 20;
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Film {
+    id: i64,
+    title: String,
+    description: String,
+    age_rating: AgeRating,
+    duration_minutes: i32,
+    release_year: i32,
+    genres: Vec<GenreRef>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct FilmFilter {
+    title: Option<String>,
+    genre_id: Option<i64>,
+    age_rating: Option<AgeRating>,
+}
+
+/// A film's fields as sent; absent fields are left alone by `PATCH`.
+#[derive(Deserialize)]
+pub(crate) struct FilmBody {
+    title: Option<String>,
+    description: Option<String>,
+    age_rating: Option<AgeRating>,
+    duration_minutes: Option<i64>,
+    release_year: Option<i64>,
+    genre_ids: Option<Vec<i64>>,
+}
+
+/// A film body that passed every rule.
+struct FilmChanges {
+    title: Option<String>,
+    description: Option<String>,
+    age_rating: Option<AgeRating>,
+    duration_minutes: Option<i32>,
+    release_year: Option<i32>,
+    genre_ids: Option<Vec<i64>>,
+}
+
+impl FilmBody {
+    /// Checks every field at once. Creating needs title, rating, duration and year.
+    fn parse(self, creating: bool) -> Result<FilmChanges> {
+        const REQUIRED: &str = "this field is required";
+        let title = self.title.map(|t| t.trim().to_owned());
+        let next_year = i64::from(chrono::Utc::now().year()) + 1;
+        let mut genre_ids = self.genre_ids;
+        if let Some(ids) = genre_ids.as_mut() {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        let mut checks = Checks::new();
+        checks
+            .check("title", creating && title.is_none(), REQUIRED)
+            .add("title", title.as_deref().and_then(|t| text(t, 1, 200)))
+            .add(
+                "description",
+                self.description
+                    .as_deref()
+                    .and_then(|d| multiline_text(d, 0, 2000)),
+            )
+            .check(
+                "age_rating",
+                creating && self.age_rating.is_none(),
+                REQUIRED,
+            )
+            .check(
+                "duration_minutes",
+                creating && self.duration_minutes.is_none(),
+                REQUIRED,
+            )
+            .check(
+                "duration_minutes",
+                self.duration_minutes
+                    .is_some_and(|d| !(1..=600).contains(&d)),
+                "must be between 1 and 600",
+            )
+            .check(
+                "release_year",
+                creating && self.release_year.is_none(),
+                REQUIRED,
+            )
+            .add(
+                "release_year",
+                self.release_year
+                    .filter(|y| !(1888..=next_year).contains(y))
+                    .map(|_| format!("must be between 1888 and {next_year}")),
+            )
+            .check(
+                "genre_ids",
+                genre_ids.as_ref().is_some_and(|ids| ids.len() > MAX_GENRES),
+                "at most 20 genres",
+            );
+        checks.finish()?;
+        Ok(FilmChanges {
+            title,
+            description: self.description,
+            age_rating: self.age_rating,
+            // In range (checked above), so these conversions cannot fail.
+            duration_minutes: self.duration_minutes.and_then(|d| i32::try_from(d).ok()),
+            release_year: self.release_year.and_then(|y| i32::try_from(y).ok()),
+            genre_ids,
+        })
+    }
+}
+
+fn title_taken() -> Error {
+    Error::conflict("film_title_taken", "a film with this title already exists")
+}
+
+fn unknown_genres(ids: &[i64]) -> Error {
+    Error::invalid("genre_ids", format!("these genres do not exist: {ids:?}"))
+}
+
+/// One film with its genres, in one query.
+async fn fetch(db: &mut PgConnection, id: i64) -> Result<Option<Film>> {
+    let row = sqlx::query!(
+        r#"select f.id, f.title, f.description, f.age_rating as "age_rating: AgeRating",
+                  f.duration_minutes, f.release_year,
+                  coalesce((select json_agg(json_build_object('id', g.id, 'title', g.title) order by lower(g.title), g.id)
+                            from film_genres fg join genres g on g.id = fg.genre_id
+                            where fg.film_id = f.id), '[]') as "genres!: Jsonb<Vec<GenreRef>>"
+           from films f where f.id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|row| Film {
+        id: row.id,
+        title: row.title,
+        description: row.description,
+        age_rating: row.age_rating,
+        duration_minutes: row.duration_minutes,
+        release_year: row.release_year,
+        genres: row.genres.0,
+    }))
+}
+
+/// Makes the film's genres exactly `ids`, in one statement; 422 naming unknown ids.
+async fn replace_genres(db: &mut PgConnection, film_id: i64, ids: &[i64]) -> Result<()> {
+    let missing = sqlx::query_scalar!(
+        r#"with wanted as (select unnest($2::bigint[]) as id),
+                missing as (select w.id from wanted w where not exists (select 1 from genres g where g.id = w.id)),
+                removed as (
+                    delete from film_genres
+                    where film_id = $1 and genre_id <> all($2) and not exists (select 1 from missing)
+                ),
+                added as (
+                    insert into film_genres (film_id, genre_id)
+                    select $1, id from wanted where not exists (select 1 from missing)
+                    on conflict do nothing
+                )
+           select coalesce(array_agg(id order by id), '{}') as "missing!" from missing"#,
+        film_id,
+        ids,
+    )
+    .fetch_one(db)
+    .await
+    // A genre deleted between the check and the insert.
+    .on_constraint("film_genres_genre_id_fkey", || unknown_genres(ids))?;
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(unknown_genres(&missing))
+    }
+}
+
+/// `GET /films?title=&genre_id=&age_rating=`: films by title, with their genres, in one query.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    _: MaybeAuthUser,
+    page: Page,
+    Query(filter): Query<FilmFilter>,
+) -> Result<Json<Paginated<Film>>> {
+    let pattern = filter.title.as_deref().map(contains_pattern);
+    let rows = sqlx::query!(
+        r#"with matching as (
+               select f.* from films f
+               where ($1::text is null or f.title ilike $1)
+                 and ($2::bigint is null or exists (select 1 from film_genres fg where fg.film_id = f.id and fg.genre_id = $2))
+                 and ($3::age_rating is null or f.age_rating = $3)
+           )
+           select t.total as "total!", f.id as "id?", f.title as "title?", f.description as "description?",
+                  f.age_rating as "age_rating?: AgeRating", f.duration_minutes as "duration_minutes?",
+                  f.release_year as "release_year?", f.genres as "genres?: Jsonb<Vec<GenreRef>>"
+           from (select count(*) as total from matching) t
+           left join lateral (
+               select m.*,
+                      coalesce((select json_agg(json_build_object('id', g.id, 'title', g.title) order by lower(g.title), g.id)
+                                from film_genres fg join genres g on g.id = fg.genre_id
+                                where fg.film_id = m.id), '[]') as genres
+               from matching m
+               order by lower(m.title), m.id
+               limit $4 offset $5
+           ) f on true"#,
+        pattern,
+        filter.genre_id,
+        filter.age_rating as Option<AgeRating>,
+        page.limit,
+        page.offset,
+    )
+    .fetch_all(&state.db)
+    .await?;
+    let total = rows.first().map_or(0, |row| row.total);
+    let items = rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(Film {
+                id: row.id?,
+                title: row.title?,
+                description: row.description?,
+                age_rating: row.age_rating?,
+                duration_minutes: row.duration_minutes?,
+                release_year: row.release_year?,
+                genres: row.genres?.0,
+            })
+        })
+        .collect();
+    Ok(Json(page.wrap(items, total)))
+}
+
+/// `GET /films/{id}`.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    _: MaybeAuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Film>> {
+    let mut conn = state.db.acquire().await?;
+    fetch(&mut conn, id)
+        .await?
+        .map(Json)
+        .ok_or(Error::NotFound("film"))
+}
+
+/// `POST /films` (admin): the film and its genres in one transaction.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    _: Admin,
+    Json(body): Json<FilmBody>,
+) -> Result<(StatusCode, Json<Film>)> {
+    let film = body.parse(true)?;
+    let mut tx = state.db.begin().await?;
+    let id = sqlx::query_scalar!(
+        "insert into films (title, description, age_rating, duration_minutes, release_year)
+         values ($1, $2, $3, $4, $5) returning id",
+        film.title,
+        film.description.unwrap_or_default(),
+        film.age_rating as Option<AgeRating>,
+        film.duration_minutes,
+        film.release_year,
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .on_constraint("films_title_key", title_taken)?;
+    replace_genres(&mut tx, id, film.genre_ids.as_deref().unwrap_or_default()).await?;
+    let created = fetch(&mut tx, id).await?.ok_or(Error::NotFound("film"))?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// `PATCH /films/{id}` (admin): changes the fields given; `genre_ids` replaces the whole set.
+#[tracing::instrument(skip_all, fields(film_id = id))]
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+    Json(body): Json<FilmBody>,
+) -> Result<Json<Film>> {
+    let changes = body.parse(false)?;
+    let mut tx = state.db.begin().await?;
+    sqlx::query_scalar!(
+        "update films set
+             title = coalesce($2, title),
+             description = coalesce($3, description),
+             age_rating = coalesce($4, age_rating),
+             duration_minutes = coalesce($5, duration_minutes),
+             release_year = coalesce($6, release_year)
+         where id = $1 returning id",
+        id,
+        changes.title,
+        changes.description,
+        changes.age_rating as Option<AgeRating>,
+        changes.duration_minutes,
+        changes.release_year,
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .on_constraint("films_title_key", title_taken)?
+    .ok_or(Error::NotFound("film"))?;
+    if let Some(ids) = &changes.genre_ids {
+        replace_genres(&mut tx, id, ids).await?;
+    }
+    let updated = fetch(&mut tx, id).await?.ok_or(Error::NotFound("film"))?;
+    tx.commit().await?;
+    Ok(Json(updated))
+}
+
+/// `DELETE /films/{id}` (admin): refused while the film has screenings.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    let deleted = sqlx::query!("delete from films where id = $1", id)
+        .execute(&state.db)
+        .await
+        .on_constraint(SCREENINGS_FILM_FK, || {
+            Error::conflict(
+                "film_has_screenings",
+                "the film has screenings; delete them first",
+            )
+        })?
+        .rows_affected();
+    if deleted == 0 {
+        Err(Error::NotFound("film"))
+    } else {
+        Ok(StatusCode::NO_CONTENT)
+    }
+}

@@ -1,0 +1,774 @@
+//! The films function's Router against a fresh database per test.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::{Value, json};
+use shared::Role;
+use shared::testing::{TestApp, count_statements};
+use sqlx::PgPool;
+
+struct Catalogue {
+    app: TestApp,
+    admin: String,
+    user: String,
+    cashier: String,
+}
+
+async fn catalogue(pool: PgPool) -> Catalogue {
+    let app = TestApp::new(pool, films::router);
+    let (_, admin) = app.user("admin", Role::Admin).await;
+    let (_, user) = app.user("customer", Role::User).await;
+    let (_, cashier) = app.user("cashier", Role::Cashier).await;
+    Catalogue {
+        app,
+        admin,
+        user,
+        cashier,
+    }
+}
+
+impl Catalogue {
+    async fn genre(&self, title: &str) -> i64 {
+        let response = self
+            .app
+            .post("/genres", Some(&self.admin), json!({"title": title}))
+            .await;
+        response.expect(StatusCode::CREATED)["id"]
+            .as_i64()
+            .expect("id")
+    }
+
+    async fn film(&self, title: &str, genre_ids: &[i64]) -> Value {
+        let response = self
+            .app
+            .post("/films", Some(&self.admin), film_body(title, genre_ids))
+            .await;
+        response.expect(StatusCode::CREATED).clone()
+    }
+
+    async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("select count(*) from {table}"))
+            .fetch_one(self.app.db())
+            .await
+            .expect("count")
+    }
+}
+
+fn film_body(title: &str, genre_ids: &[i64]) -> Value {
+    json!({
+        "title": title,
+        "description": "A film.\nIn two lines.",
+        "age_rating": "PG-13",
+        "duration_minutes": 121,
+        "release_year": 1999,
+        "genre_ids": genre_ids,
+    })
+}
+
+fn titles(body: &Value) -> Vec<&str> {
+    body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["title"].as_str().expect("title"))
+        .collect()
+}
+
+// ---- genres ----
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn an_admin_creates_renames_and_deletes_a_genre(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let created = c
+        .app
+        .post("/genres", Some(&c.admin), json!({"title": "  Drama "}))
+        .await;
+    let id = created.expect(StatusCode::CREATED)["id"]
+        .as_i64()
+        .expect("id");
+    assert_eq!(created.body["title"], "Drama");
+
+    let renamed = c
+        .app
+        .patch(
+            &format!("/genres/{id}"),
+            Some(&c.admin),
+            json!({"title": "Tragedy"}),
+        )
+        .await;
+    assert_eq!(renamed.expect(StatusCode::OK)["title"], "Tragedy");
+    assert_eq!(
+        c.app
+            .get(&format!("/genres/{id}"), None)
+            .await
+            .expect(StatusCode::OK)["title"],
+        "Tragedy"
+    );
+
+    c.app
+        .delete(&format!("/genres/{id}"), Some(&c.admin))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    c.app
+        .get(&format!("/genres/{id}"), None)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    c.app
+        .delete(&format!("/genres/{id}"), Some(&c.admin))
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn genre_writes_are_for_admins_only(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let id = c.genre("Drama").await;
+    for (token, status, code) in [
+        (None, StatusCode::UNAUTHORIZED, "not_authenticated"),
+        (Some(c.user.as_str()), StatusCode::FORBIDDEN, "forbidden"),
+        (Some(c.cashier.as_str()), StatusCode::FORBIDDEN, "forbidden"),
+    ] {
+        c.app
+            .post("/genres", token, json!({"title": "Comedy"}))
+            .await
+            .expect_error(status, code);
+        c.app
+            .patch(&format!("/genres/{id}"), token, json!({"title": "Comedy"}))
+            .await
+            .expect_error(status, code);
+        c.app
+            .delete(&format!("/genres/{id}"), token)
+            .await
+            .expect_error(status, code);
+    }
+    let rows: Vec<String> = sqlx::query_scalar("select title from genres")
+        .fetch_all(c.app.db())
+        .await
+        .expect("titles");
+    assert_eq!(rows, ["Drama"]);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn genre_titles_are_unique_regardless_of_case_and_checked(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let drama = c.genre("Drama").await;
+    let comedy = c.genre("Comedy").await;
+    c.app
+        .post("/genres", Some(&c.admin), json!({"title": "DRAMA"}))
+        .await
+        .expect_error(StatusCode::CONFLICT, "genre_title_taken");
+    c.app
+        .patch(
+            &format!("/genres/{comedy}"),
+            Some(&c.admin),
+            json!({"title": "drama"}),
+        )
+        .await
+        .expect_error(StatusCode::CONFLICT, "genre_title_taken");
+    for bad in [
+        json!({"title": ""}),
+        json!({"title": "   "}),
+        json!({"title": "x".repeat(51)}),
+        json!({"title": "a\u{0}b"}),
+        json!({}),
+        json!({"title": 5}),
+    ] {
+        c.app
+            .post("/genres", Some(&c.admin), bad.clone())
+            .await
+            .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_error");
+        c.app
+            .patch(&format!("/genres/{drama}"), Some(&c.admin), bad)
+            .await
+            .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_error");
+    }
+    assert_eq!(c.count("genres").await, 2);
+    let title: String = sqlx::query_scalar("select title from genres where id = $1")
+        .bind(comedy)
+        .fetch_one(c.app.db())
+        .await
+        .expect("title");
+    assert_eq!(title, "Comedy");
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn genres_are_listed_by_title_and_filtered_by_substring(pool: PgPool) {
+    let c = catalogue(pool).await;
+    for title in ["Science Fiction", "Drama", "Fiction 100%", "comedy"] {
+        c.genre(title).await;
+    }
+    let all = c
+        .app
+        .get("/genres", None)
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(
+        titles(&all),
+        ["comedy", "Drama", "Fiction 100%", "Science Fiction"]
+    );
+    assert_eq!(all["total"], 4);
+    let fiction = c
+        .app
+        .get("/genres?title=FICTION", None)
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(titles(&fiction), ["Fiction 100%", "Science Fiction"]);
+    // Wildcards in the filter are plain characters.
+    let percent = c
+        .app
+        .get("/genres?title=%25", None)
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(titles(&percent), ["Fiction 100%"]);
+    let underscore = c
+        .app
+        .get("/genres?title=_", None)
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(underscore["total"], 0);
+    let page = c
+        .app
+        .get("/genres?limit=1&offset=1", None)
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(titles(&page), ["Drama"]);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn deleting_a_genre_takes_it_off_its_films(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let drama = c.genre("Drama").await;
+    let war = c.genre("War").await;
+    let film = c.film("Paths of Glory", &[drama, war]).await;
+    c.app
+        .delete(&format!("/genres/{drama}"), Some(&c.admin))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    let after = c
+        .app
+        .get(&format!("/films/{}", film["id"]), None)
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(after["genres"], json!([{"id": war, "title": "War"}]));
+}
+
+// ---- films ----
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn an_admin_creates_a_film_with_its_genres(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let drama = c.genre("Drama").await;
+    let crime = c.genre("Crime").await;
+    let film = c.film("  Heat ", &[drama, crime, drama]).await;
+    assert_eq!(film["title"], "Heat");
+    assert_eq!(film["description"], "A film.\nIn two lines.");
+    assert_eq!(film["age_rating"], "PG-13");
+    assert_eq!(film["duration_minutes"], 121);
+    assert_eq!(film["release_year"], 1999);
+    assert_eq!(
+        film["genres"],
+        json!([{"id": crime, "title": "Crime"}, {"id": drama, "title": "Drama"}])
+    );
+    let fetched = c
+        .app
+        .get(&format!("/films/{}", film["id"]), None)
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(fetched, film);
+    assert_eq!(c.count("film_genres").await, 2);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn unknown_genres_are_named_and_nothing_is_written(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let drama = c.genre("Drama").await;
+    let response = c
+        .app
+        .post(
+            "/films",
+            Some(&c.admin),
+            film_body("Heat", &[drama, 999, 4242]),
+        )
+        .await;
+    let body = response.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_error");
+    assert_eq!(body["errors"][0]["field"], "genre_ids");
+    let message = body["errors"][0]["message"].as_str().expect("message");
+    assert!(
+        message.contains("999")
+            && message.contains("4242")
+            && !message.contains(&drama.to_string()),
+        "{message}"
+    );
+    assert_eq!(c.count("films").await, 0);
+    assert_eq!(c.count("film_genres").await, 0);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn film_titles_are_unique_regardless_of_case(pool: PgPool) {
+    let c = catalogue(pool).await;
+    c.film("Heat", &[]).await;
+    let other = c.film("Ronin", &[]).await;
+    c.app
+        .post("/films", Some(&c.admin), film_body("HEAT", &[]))
+        .await
+        .expect_error(StatusCode::CONFLICT, "film_title_taken");
+    c.app
+        .patch(
+            &format!("/films/{}", other["id"]),
+            Some(&c.admin),
+            json!({"title": "heat"}),
+        )
+        .await
+        .expect_error(StatusCode::CONFLICT, "film_title_taken");
+    assert_eq!(c.count("films").await, 2);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn simultaneous_films_with_one_title_create_one(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let attempts: Vec<_> = (0..10)
+        .map(|_| {
+            let (app, admin) = (c.app.clone(), c.admin.clone());
+            tokio::spawn(async move {
+                app.post("/films", Some(&admin), film_body("Heat", &[]))
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.expect("task"));
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT),
+        "{statuses:?}"
+    );
+    assert_eq!(c.count("films").await, 1);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn bad_film_bodies_get_a_4xx_and_write_nothing(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let with = |key: &str, value: Value| {
+        let mut body = film_body("Heat", &[]);
+        body[key] = value;
+        body
+    };
+    let next_year = chrono::Datelike::year(&chrono::Utc::now()) + 1;
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("empty title", with("title", json!("")), "title"),
+        ("blank title", with("title", json!("   ")), "title"),
+        (
+            "10,000-character title",
+            with("title", json!("x".repeat(10_000))),
+            "title",
+        ),
+        ("NUL in title", with("title", json!("He\u{0}at")), "title"),
+        (
+            "title of the wrong type",
+            with("title", json!(["Heat"])),
+            "title",
+        ),
+        (
+            "2,001-character description",
+            with("description", json!("d".repeat(2001))),
+            "description",
+        ),
+        (
+            "NUL in description",
+            with("description", json!("a\u{0}")),
+            "description",
+        ),
+        (
+            "unknown age rating",
+            with("age_rating", json!("X")),
+            "age_rating",
+        ),
+        (
+            "zero duration",
+            with("duration_minutes", json!(0)),
+            "duration_minutes",
+        ),
+        (
+            "601-minute duration",
+            with("duration_minutes", json!(601)),
+            "duration_minutes",
+        ),
+        (
+            "fractional duration",
+            with("duration_minutes", json!(90.5)),
+            "duration_minutes",
+        ),
+        (
+            "duration past 2^63",
+            with("duration_minutes", json!(9_223_372_036_854_775_808u64)),
+            "duration_minutes",
+        ),
+        (
+            "year before cinema",
+            with("release_year", json!(1887)),
+            "release_year",
+        ),
+        (
+            "year after next",
+            with("release_year", json!(next_year + 1)),
+            "release_year",
+        ),
+        (
+            "year as text",
+            with("release_year", json!("1999")),
+            "release_year",
+        ),
+        (
+            "genre id past 2^63",
+            with("genre_ids", json!([9_223_372_036_854_775_808u64])),
+            "genre_ids[0]",
+        ),
+        (
+            "genre ids not a list",
+            with("genre_ids", json!(3)),
+            "genre_ids",
+        ),
+        (
+            "21 genres",
+            with("genre_ids", json!((1..=21).collect::<Vec<i64>>())),
+            "genre_ids",
+        ),
+        (
+            "missing title",
+            json!({"age_rating": "R", "duration_minutes": 90, "release_year": 1999}),
+            "title",
+        ),
+    ];
+    for (case, body, field) in cases {
+        let response = c.app.post("/films", Some(&c.admin), body).await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{case}: {}",
+            response.body
+        );
+        assert_eq!(
+            response.body["errors"][0]["field"], field,
+            "{case}: {}",
+            response.body
+        );
+    }
+    let everything_missing = c.app.post("/films", Some(&c.admin), json!({})).await;
+    let errors = everything_missing
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_error")["errors"]
+        .clone();
+    assert_eq!(errors.as_array().map(Vec::len), Some(4), "{errors}");
+
+    let malformed = Request::post("/films")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {}", c.admin))
+        .body(Body::from("{\"title\": \"Heat\""))
+        .expect("request");
+    c.app
+        .raw(malformed)
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "malformed_body");
+    let huge = with("description", json!("d".repeat(70_000)));
+    c.app
+        .post("/films", Some(&c.admin), huge)
+        .await
+        .expect_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    assert_eq!(c.count("films").await, 0);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn film_writes_are_for_admins_only_and_reads_for_everyone(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let film = c.film("Heat", &[]).await;
+    let uri = format!("/films/{}", film["id"]);
+    for (token, status, code) in [
+        (None, StatusCode::UNAUTHORIZED, "not_authenticated"),
+        (Some(c.user.as_str()), StatusCode::FORBIDDEN, "forbidden"),
+        (Some(c.cashier.as_str()), StatusCode::FORBIDDEN, "forbidden"),
+    ] {
+        c.app
+            .post("/films", token, film_body("Ronin", &[]))
+            .await
+            .expect_error(status, code);
+        c.app
+            .patch(&uri, token, json!({"title": "Ronin"}))
+            .await
+            .expect_error(status, code);
+        c.app.delete(&uri, token).await.expect_error(status, code);
+    }
+    for token in [
+        None,
+        Some(c.user.as_str()),
+        Some(c.cashier.as_str()),
+        Some(c.admin.as_str()),
+    ] {
+        c.app.get(&uri, token).await.expect(StatusCode::OK);
+        c.app.get("/films", token).await.expect(StatusCode::OK);
+        c.app.get("/genres", token).await.expect(StatusCode::OK);
+    }
+    // A bad token is a 401 even where no token is needed: it is never silently ignored.
+    c.app
+        .get("/films", Some("forged"))
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    let stored: Vec<String> = sqlx::query_scalar("select title from films")
+        .fetch_all(c.app.db())
+        .await
+        .expect("titles");
+    assert_eq!(stored, ["Heat"]);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn patching_a_film_changes_only_what_is_given(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let drama = c.genre("Drama").await;
+    let crime = c.genre("Crime").await;
+    let war = c.genre("War").await;
+    let film = c.film("Heat", &[drama, crime]).await;
+    let uri = format!("/films/{}", film["id"]);
+
+    let patched = c
+        .app
+        .patch(&uri, Some(&c.admin), json!({"duration_minutes": 170}))
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(patched["duration_minutes"], 170);
+    assert_eq!(patched["title"], "Heat");
+    assert_eq!(patched["genres"], film["genres"]);
+
+    let regenred = c
+        .app
+        .patch(&uri, Some(&c.admin), json!({"genre_ids": [war, crime]}))
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(
+        regenred["genres"],
+        json!([{"id": crime, "title": "Crime"}, {"id": war, "title": "War"}])
+    );
+
+    // An unknown genre changes nothing, not even the other fields of the same request.
+    c.app
+        .patch(
+            &uri,
+            Some(&c.admin),
+            json!({"title": "Cold", "genre_ids": [drama, 777]}),
+        )
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_error");
+    let unchanged = c.app.get(&uri, None).await.expect(StatusCode::OK).clone();
+    assert_eq!(unchanged, regenred);
+
+    let cleared = c
+        .app
+        .patch(&uri, Some(&c.admin), json!({"genre_ids": []}))
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(cleared["genres"], json!([]));
+
+    for missing in [
+        "/films/999999",
+        "/films/9223372036854775808",
+        "/films/abc",
+        "/films/0",
+    ] {
+        c.app
+            .patch(missing, Some(&c.admin), json!({"title": "X"}))
+            .await
+            .expect_error(StatusCode::NOT_FOUND, "not_found");
+        c.app
+            .get(missing, None)
+            .await
+            .expect_error(StatusCode::NOT_FOUND, "not_found");
+        c.app
+            .delete(missing, Some(&c.admin))
+            .await
+            .expect_error(StatusCode::NOT_FOUND, "not_found");
+    }
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn deleting_a_film_removes_it_and_its_genre_links(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let drama = c.genre("Drama").await;
+    let film = c.film("Heat", &[drama]).await;
+    c.app
+        .delete(&format!("/films/{}/", film["id"]), Some(&c.admin))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    assert_eq!(c.count("films").await, 0);
+    assert_eq!(c.count("film_genres").await, 0);
+    assert_eq!(c.count("genres").await, 1);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn films_are_listed_by_title_with_filters_that_combine(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let drama = c.genre("Drama").await;
+    let crime = c.genre("Crime").await;
+    let rated = |title: &str, rating: &str, genres: &[i64]| {
+        let mut body = film_body(title, genres);
+        body["age_rating"] = json!(rating);
+        body
+    };
+    for body in [
+        rated("The Godfather", "R", &[drama, crime]),
+        rated("heat", "R", &[crime]),
+        rated("Amélie", "R", &[]),
+        rated("The Godfather Part II", "R", &[drama, crime]),
+        rated("Godfather Parody", "PG", &[crime]),
+    ] {
+        c.app
+            .post("/films", Some(&c.admin), body)
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    let all = c
+        .app
+        .get("/films", None)
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(
+        titles(&all),
+        [
+            "Amélie",
+            "Godfather Parody",
+            "heat",
+            "The Godfather",
+            "The Godfather Part II"
+        ]
+    );
+    assert_eq!(all["total"], 5);
+
+    let combined = c
+        .app
+        .get(
+            &format!("/films?title=godFATHER&genre_id={crime}&age_rating=R"),
+            None,
+        )
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(
+        titles(&combined),
+        ["The Godfather", "The Godfather Part II"]
+    );
+    assert_eq!(combined["total"], 2);
+    let by_genre = c
+        .app
+        .get(&format!("/films?genre_id={drama}&limit=1&offset=1"), None)
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(titles(&by_genre), ["The Godfather Part II"]);
+    assert_eq!(by_genre["total"], 2);
+    let pg13 = c
+        .app
+        .get("/films?age_rating=PG-13", None)
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(pg13["total"], 0);
+    let past_the_end = c
+        .app
+        .get("/films?offset=10", None)
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(
+        (past_the_end["items"].clone(), past_the_end["total"].clone()),
+        (json!([]), json!(5))
+    );
+
+    for query in [
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        "offset=-1",
+        "offset=9223372036854775808",
+        "age_rating=X",
+        "genre_id=abc",
+        "genre_id=9223372036854775808",
+        "title=%00",
+    ] {
+        c.app
+            .get(&format!("/films?{query}"), None)
+            .await
+            .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_error");
+    }
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn reading_films_takes_one_statement_however_many_films_and_genres(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let genres = [
+        c.genre("Drama").await,
+        c.genre("Crime").await,
+        c.genre("War").await,
+    ];
+    let mut counts = Vec::new();
+    for batch in 0..2 {
+        for i in 0..25 {
+            c.film(&format!("Film {batch}-{i:02}"), &genres).await;
+        }
+        let (response, statements) = count_statements(c.app.get("/films?limit=100", None)).await;
+        assert_eq!(
+            response.expect(StatusCode::OK)["items"]
+                .as_array()
+                .map(Vec::len),
+            Some(25 * (batch + 1))
+        );
+        assert!(
+            response.body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .all(|f| f["genres"].as_array().map(Vec::len) == Some(3))
+        );
+        counts.push(statements);
+    }
+    assert_eq!(counts, [1, 1], "statements for 25 and 50 films");
+    let (response, single) = count_statements(c.app.get("/films/1", None)).await;
+    response.expect(StatusCode::OK);
+    assert_eq!(single, 1);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn wrong_methods_and_unknown_routes_get_our_error_body(pool: PgPool) {
+    let c = catalogue(pool).await;
+    c.app
+        .send(
+            axum::http::Method::PUT,
+            "/films",
+            Some(&c.admin),
+            Some(json!({})),
+        )
+        .await
+        .expect_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    c.app
+        .get("/films/1/extra", None)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+}
