@@ -10,6 +10,7 @@ pub mod extract;
 pub mod films;
 pub mod http;
 pub mod lambda;
+pub mod money;
 pub mod pagination;
 #[cfg(feature = "test-util")]
 pub mod testing;

@@ -772,3 +772,22 @@ async fn wrong_methods_and_unknown_routes_get_our_error_body(pool: PgPool) {
         .await
         .expect_error(StatusCode::NOT_FOUND, "not_found");
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_film_with_screenings_cannot_be_deleted(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let film = c.film("Heat", &[]).await;
+    sqlx::query(
+        "insert into screenings (film_id, hall_id, starts_at, ends_at, base_price)
+         values ($1, 1, now() + interval '1 day', now() + interval '1 day 3 hours', 10)",
+    )
+    .bind(film["id"].as_i64().expect("id"))
+    .execute(c.app.db())
+    .await
+    .expect("screening");
+    c.app
+        .delete(&format!("/films/{}", film["id"]), Some(&c.admin))
+        .await
+        .expect_error(StatusCode::CONFLICT, "film_has_screenings");
+    assert_eq!(c.count("films").await, 1);
+}

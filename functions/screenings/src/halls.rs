@@ -1,0 +1,249 @@
+//! Halls: their kind, surcharge and seat layout.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use shared::money::Amount;
+use shared::validate::{Checks, text};
+use shared::{
+    Admin, AppState, Error, Json, MaybeAuthUser, Page, Paginated, Path, Result, ResultExt,
+};
+
+/// A hall's kind. Stored as the `hall_kind` enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "hall_kind", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum HallKind {
+    Standard,
+    Comfort,
+    Vip,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Hall {
+    id: i64,
+    name: String,
+    kind: HallKind,
+    surcharge_percent: Decimal,
+    rows: i32,
+    seats_per_row: i32,
+}
+
+/// A hall's fields as sent; absent fields are left alone by `PATCH`.
+#[derive(Deserialize)]
+pub(crate) struct HallBody {
+    name: Option<String>,
+    kind: Option<HallKind>,
+    surcharge_percent: Option<Amount>,
+    rows: Option<i64>,
+    seats_per_row: Option<i64>,
+}
+
+struct HallChanges {
+    name: Option<String>,
+    kind: Option<HallKind>,
+    surcharge_percent: Option<Decimal>,
+    rows: Option<i32>,
+    seats_per_row: Option<i32>,
+}
+
+impl HallBody {
+    fn parse(self, creating: bool) -> Result<HallChanges> {
+        const REQUIRED: &str = "this field is required";
+        let name = self.name.map(|n| n.trim().to_owned());
+        let surcharge = self.surcharge_percent.map(|a| a.0);
+        let layout = |value: Option<i64>| value.is_some_and(|v| !(1..=100).contains(&v));
+        Checks::new()
+            .check("name", creating && name.is_none(), REQUIRED)
+            .add("name", name.as_deref().and_then(|n| text(n, 1, 100)))
+            .check("kind", creating && self.kind.is_none(), REQUIRED)
+            .check(
+                "surcharge_percent",
+                creating && surcharge.is_none(),
+                REQUIRED,
+            )
+            .check(
+                "surcharge_percent",
+                surcharge.is_some_and(|s| {
+                    s.is_sign_negative() || s > Decimal::from(500) || s.normalize().scale() > 2
+                }),
+                "must be between 0 and 500, with at most two decimal places",
+            )
+            .check("rows", creating && self.rows.is_none(), REQUIRED)
+            .check("rows", layout(self.rows), "must be between 1 and 100")
+            .check(
+                "seats_per_row",
+                creating && self.seats_per_row.is_none(),
+                REQUIRED,
+            )
+            .check(
+                "seats_per_row",
+                layout(self.seats_per_row),
+                "must be between 1 and 100",
+            )
+            .finish()?;
+        Ok(HallChanges {
+            name,
+            kind: self.kind,
+            surcharge_percent: surcharge,
+            rows: self.rows.and_then(|v| i32::try_from(v).ok()),
+            seats_per_row: self.seats_per_row.and_then(|v| i32::try_from(v).ok()),
+        })
+    }
+}
+
+fn name_taken() -> Error {
+    Error::conflict("hall_name_taken", "a hall with this name already exists")
+}
+
+/// `GET /halls`: every hall, by id.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    _: MaybeAuthUser,
+    page: Page,
+) -> Result<Json<Paginated<Hall>>> {
+    let rows = sqlx::query!(
+        r#"select t.total as "total!", h.id as "id?", h.name as "name?", h.kind as "kind?: HallKind",
+                  h.surcharge_percent as "surcharge_percent?", h.rows as "rows?", h.seats_per_row as "seats_per_row?"
+           from (select count(*) as total from halls) t
+           left join lateral (select * from halls order by id limit $1 offset $2) h on true"#,
+        page.limit,
+        page.offset,
+    )
+    .fetch_all(&state.db)
+    .await?;
+    let total = rows.first().map_or(0, |row| row.total);
+    let items = rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(Hall {
+                id: row.id?,
+                name: row.name?,
+                kind: row.kind?,
+                surcharge_percent: row.surcharge_percent?,
+                rows: row.rows?,
+                seats_per_row: row.seats_per_row?,
+            })
+        })
+        .collect();
+    Ok(Json(page.wrap(items, total)))
+}
+
+/// `GET /halls/{id}`.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    _: MaybeAuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Hall>> {
+    sqlx::query_as!(
+        Hall,
+        r#"select id, name, kind as "kind: HallKind", surcharge_percent, rows, seats_per_row from halls where id = $1"#,
+        id
+    )
+    .fetch_optional(&state.db)
+    .await?
+    .map(Json)
+    .ok_or(Error::NotFound("hall"))
+}
+
+/// `POST /halls` (admin).
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    _: Admin,
+    Json(body): Json<HallBody>,
+) -> Result<(StatusCode, Json<Hall>)> {
+    let hall = body.parse(true)?;
+    let created = sqlx::query_as!(
+        Hall,
+        r#"insert into halls (name, kind, surcharge_percent, rows, seats_per_row) values ($1, $2, $3, $4, $5)
+           returning id, name, kind as "kind: HallKind", surcharge_percent, rows, seats_per_row"#,
+        hall.name,
+        hall.kind as Option<HallKind>,
+        hall.surcharge_percent,
+        hall.rows,
+        hall.seats_per_row,
+    )
+    .fetch_one(&state.db)
+    .await
+    .on_constraint("halls_name_key", name_taken)?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// `PATCH /halls/{id}` (admin). The layout (rows, seats per row) cannot change while the
+/// hall has screenings: their tickets were made for the old one.
+#[tracing::instrument(skip_all, fields(hall_id = id))]
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+    Json(body): Json<HallBody>,
+) -> Result<Json<Hall>> {
+    let changes = body.parse(false)?;
+    let mut tx = state.db.begin().await?;
+    // Locking the hall first makes a concurrent `POST /screenings` for it wait (it reads the
+    // hall `for share`), so the screening check below cannot miss one.
+    let current = sqlx::query!(
+        r#"select rows, seats_per_row, exists (select 1 from screenings where hall_id = $1) as "has_screenings!"
+           from halls where id = $1 for update"#,
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound("hall"))?;
+    let layout_changes = changes.rows.is_some_and(|r| r != current.rows)
+        || changes
+            .seats_per_row
+            .is_some_and(|s| s != current.seats_per_row);
+    if layout_changes && current.has_screenings {
+        return Err(Error::conflict(
+            "hall_has_screenings",
+            "the layout of a hall with screenings cannot change",
+        ));
+    }
+    let updated = sqlx::query_as!(
+        Hall,
+        r#"update halls set
+               name = coalesce($2, name),
+               kind = coalesce($3, kind),
+               surcharge_percent = coalesce($4, surcharge_percent),
+               rows = coalesce($5, rows),
+               seats_per_row = coalesce($6, seats_per_row)
+           where id = $1
+           returning id, name, kind as "kind: HallKind", surcharge_percent, rows, seats_per_row"#,
+        id,
+        changes.name,
+        changes.kind as Option<HallKind>,
+        changes.surcharge_percent,
+        changes.rows,
+        changes.seats_per_row,
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .on_constraint("halls_name_key", name_taken)?;
+    tx.commit().await?;
+    Ok(Json(updated))
+}
+
+/// `DELETE /halls/{id}` (admin): refused while the hall has screenings.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    let deleted = sqlx::query!("delete from halls where id = $1", id)
+        .execute(&state.db)
+        .await
+        .on_constraint("screenings_hall_id_fkey", || {
+            Error::conflict(
+                "hall_has_screenings",
+                "the hall has screenings; delete them first",
+            )
+        })?
+        .rows_affected();
+    if deleted == 0 {
+        Err(Error::NotFound("hall"))
+    } else {
+        Ok(StatusCode::NO_CONTENT)
+    }
+}

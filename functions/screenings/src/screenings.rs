@@ -1,0 +1,345 @@
+//! Screenings: a film in a hall at a time, with a ticket for every seat.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, FixedOffset, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use shared::films::AgeRating;
+use shared::money::{Amount, price_problem};
+use shared::validate::Checks;
+use shared::{
+    Admin, AppState, Error, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result, ResultExt,
+};
+use sqlx::PgConnection;
+
+use crate::halls::HallKind;
+
+#[derive(Debug, Serialize)]
+pub(crate) struct FilmSummary {
+    id: i64,
+    title: String,
+    age_rating: AgeRating,
+    duration_minutes: i32,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct HallSummary {
+    id: i64,
+    name: String,
+    kind: HallKind,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Screening {
+    id: i64,
+    film: FilmSummary,
+    hall: HallSummary,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    base_price: Decimal,
+    seats_total: i64,
+    seats_free: i64,
+}
+
+/// A `screening_details` row; the view is the one definition of what a screening shows.
+struct Row {
+    id: i64,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    base_price: Decimal,
+    film_id: i64,
+    film_title: String,
+    film_age_rating: AgeRating,
+    film_duration_minutes: i32,
+    hall_id: i64,
+    hall_name: String,
+    hall_kind: HallKind,
+    seats_total: i64,
+    seats_free: i64,
+}
+
+impl From<Row> for Screening {
+    fn from(row: Row) -> Self {
+        Screening {
+            id: row.id,
+            film: FilmSummary {
+                id: row.film_id,
+                title: row.film_title,
+                age_rating: row.film_age_rating,
+                duration_minutes: row.film_duration_minutes,
+            },
+            hall: HallSummary {
+                id: row.hall_id,
+                name: row.hall_name,
+                kind: row.hall_kind,
+            },
+            starts_at: row.starts_at,
+            ends_at: row.ends_at,
+            base_price: row.base_price,
+            seats_total: row.seats_total,
+            seats_free: row.seats_free,
+        }
+    }
+}
+
+/// One screening, in one query.
+async fn fetch(db: &mut PgConnection, id: i64) -> Result<Option<Screening>> {
+    let row = sqlx::query_as!(
+        Row,
+        r#"select id as "id!", starts_at as "starts_at!", ends_at as "ends_at!", base_price as "base_price!",
+                  film_id as "film_id!", film_title as "film_title!", film_age_rating as "film_age_rating!: AgeRating",
+                  film_duration_minutes as "film_duration_minutes!", hall_id as "hall_id!", hall_name as "hall_name!",
+                  hall_kind as "hall_kind!: HallKind", seats_total as "seats_total!", seats_free as "seats_free!"
+           from screening_details where id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(Screening::from))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ScreeningFilter {
+    film_id: Option<i64>,
+    hall_id: Option<i64>,
+    from: Option<DateTime<FixedOffset>>,
+    to: Option<DateTime<FixedOffset>>,
+}
+
+/// `GET /screenings?film_id=&hall_id=&from=&to=`: by start time; `from` ≤ start < `to`.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    _: MaybeAuthUser,
+    page: Page,
+    Query(filter): Query<ScreeningFilter>,
+) -> Result<Json<Paginated<Screening>>> {
+    if let (Some(from), Some(to)) = (filter.from, filter.to) {
+        Checks::new()
+            .check("to", to < from, "must not be before from")
+            .finish()?;
+    }
+    let rows = sqlx::query!(
+        r#"with matching as (
+               select * from screenings s
+               where ($1::bigint is null or s.film_id = $1)
+                 and ($2::bigint is null or s.hall_id = $2)
+                 and ($3::timestamptz is null or s.starts_at >= $3)
+                 and ($4::timestamptz is null or s.starts_at < $4)
+           )
+           select t.total as "total!", d.id, d.starts_at, d.ends_at, d.base_price, d.film_id, d.film_title,
+                  d.film_age_rating as "film_age_rating: AgeRating", d.film_duration_minutes, d.hall_id,
+                  d.hall_name, d.hall_kind as "hall_kind: HallKind", d.seats_total, d.seats_free
+           from (select count(*) as total from matching) t
+           left join lateral (
+               select sd.* from screening_details sd
+               where sd.id in (select id from matching order by starts_at, id limit $5 offset $6)
+               order by sd.starts_at, sd.id
+           ) d on true"#,
+        filter.film_id,
+        filter.hall_id,
+        filter.from,
+        filter.to,
+        page.limit,
+        page.offset,
+    )
+    .fetch_all(&state.db)
+    .await?;
+    let total = rows.first().map_or(0, |row| row.total);
+    let items = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(Screening::from(Row {
+                id: r.id?,
+                starts_at: r.starts_at?,
+                ends_at: r.ends_at?,
+                base_price: r.base_price?,
+                film_id: r.film_id?,
+                film_title: r.film_title?,
+                film_age_rating: r.film_age_rating?,
+                film_duration_minutes: r.film_duration_minutes?,
+                hall_id: r.hall_id?,
+                hall_name: r.hall_name?,
+                hall_kind: r.hall_kind?,
+                seats_total: r.seats_total?,
+                seats_free: r.seats_free?,
+            }))
+        })
+        .collect();
+    Ok(Json(page.wrap(items, total)))
+}
+
+/// `GET /screenings/{id}`.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    _: MaybeAuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Screening>> {
+    let mut conn = state.db.acquire().await?;
+    fetch(&mut conn, id)
+        .await?
+        .map(Json)
+        .ok_or(Error::NotFound("screening"))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ScreeningBody {
+    film_id: Option<i64>,
+    hall_id: Option<i64>,
+    starts_at: Option<DateTime<FixedOffset>>,
+    base_price: Option<Amount>,
+}
+
+fn overlap() -> Error {
+    Error::conflict(
+        "screening_overlap",
+        "another screening in this hall overlaps this time",
+    )
+}
+
+fn check_start(checks: &mut Checks, starts_at: Option<DateTime<FixedOffset>>) {
+    checks.check(
+        "starts_at",
+        starts_at.is_some_and(|s| s <= Utc::now()),
+        "must be in the future",
+    );
+}
+
+/// `POST /screenings` (admin): the screening and a ticket for every seat of its hall, in one
+/// statement. Overlaps are refused by the database's exclusion constraint (409).
+#[tracing::instrument(skip_all)]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    _: Admin,
+    Json(body): Json<ScreeningBody>,
+) -> Result<(StatusCode, Json<Screening>)> {
+    const REQUIRED: &str = "this field is required";
+    let base_price = body.base_price.map(|a| a.0);
+    let mut checks = Checks::new();
+    checks
+        .check("film_id", body.film_id.is_none(), REQUIRED)
+        .check("hall_id", body.hall_id.is_none(), REQUIRED)
+        .check("starts_at", body.starts_at.is_none(), REQUIRED)
+        .check("base_price", base_price.is_none(), REQUIRED)
+        .add("base_price", base_price.and_then(price_problem));
+    check_start(&mut checks, body.starts_at);
+    checks.finish()?;
+
+    let mut tx = state.db.begin().await?;
+    let created = sqlx::query!(
+        r#"with film as (select id, duration_minutes from films where id = $1),
+                hall as (select id, rows, seats_per_row from halls where id = $2 for share),
+                screening as (
+                    insert into screenings (film_id, hall_id, starts_at, ends_at, base_price)
+                    select film.id, hall.id, $3::timestamptz, $3::timestamptz + make_interval(mins => film.duration_minutes), $4::numeric
+                    from film, hall
+                    returning id
+                ),
+                seats as (
+                    insert into tickets (screening_id, row_number, seat_number)
+                    select screening.id, r, s
+                    from screening, hall, generate_series(1, hall.rows) r, generate_series(1, hall.seats_per_row) s
+                )
+           select (select id from screening) as screening_id,
+                  exists (select 1 from film) as "film_exists!",
+                  exists (select 1 from hall) as "hall_exists!""#,
+        body.film_id,
+        body.hall_id,
+        body.starts_at,
+        base_price,
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .on_constraint("screenings_no_overlap", overlap)?;
+    let Some(id) = created.screening_id else {
+        let mut checks = Checks::new();
+        checks
+            .check("film_id", !created.film_exists, "no such film")
+            .check("hall_id", !created.hall_exists, "no such hall");
+        checks.finish()?;
+        return Err(Error::Internal(anyhow::anyhow!(
+            "screening not created though film and hall exist"
+        )));
+    };
+    let screening = fetch(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("screening"))?;
+    tx.commit().await?;
+    tracing::info!(screening_id = id, "screening scheduled");
+    Ok((StatusCode::CREATED, Json(screening)))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ScreeningChanges {
+    starts_at: Option<DateTime<FixedOffset>>,
+    base_price: Option<Amount>,
+}
+
+/// `PATCH /screenings/{id}` (admin): move it (it must not have started, and the new time
+/// must be in the future) or change its base price. Film and hall are fixed: schedule a
+/// new screening instead.
+#[tracing::instrument(skip_all, fields(screening_id = id))]
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+    Json(body): Json<ScreeningChanges>,
+) -> Result<Json<Screening>> {
+    let base_price = body.base_price.map(|a| a.0);
+    let mut checks = Checks::new();
+    checks.add("base_price", base_price.and_then(price_problem));
+    check_start(&mut checks, body.starts_at);
+    checks.finish()?;
+
+    let mut tx = state.db.begin().await?;
+    let updated = sqlx::query!(
+        r#"with current as (select id, starts_at from screenings where id = $1 for update),
+                updated as (
+                    update screenings s set
+                        starts_at = coalesce($2, s.starts_at),
+                        ends_at = coalesce($2, s.starts_at) + (s.ends_at - s.starts_at),
+                        base_price = coalesce($3, s.base_price)
+                    from current
+                    where s.id = current.id and current.starts_at > now()
+                    returning s.id
+                )
+           select exists (select 1 from current) as "found!", exists (select 1 from updated) as "updated!""#,
+        id,
+        body.starts_at,
+        base_price,
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .on_constraint("screenings_no_overlap", overlap)?;
+    if !updated.found {
+        return Err(Error::NotFound("screening"));
+    }
+    if !updated.updated {
+        return Err(Error::conflict(
+            "screening_started",
+            "the screening has already started",
+        ));
+    }
+    let screening = fetch(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("screening"))?;
+    tx.commit().await?;
+    Ok(Json(screening))
+}
+
+/// `DELETE /screenings/{id}` (admin), with its tickets.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    let deleted = sqlx::query!("delete from screenings where id = $1", id)
+        .execute(&state.db)
+        .await?
+        .rows_affected();
+    if deleted == 0 {
+        Err(Error::NotFound("screening"))
+    } else {
+        Ok(StatusCode::NO_CONTENT)
+    }
+}

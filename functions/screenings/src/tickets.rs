@@ -1,0 +1,217 @@
+//! Tickets (one per seat of a screening) and the seat map.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use shared::money::{Amount, price_problem};
+use shared::validate::Checks;
+use shared::{Admin, AppState, Error, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum SeatStatus {
+    Free,
+    Reserved,
+}
+
+impl SeatStatus {
+    fn of(reserved: bool) -> Self {
+        if reserved {
+            SeatStatus::Reserved
+        } else {
+            SeatStatus::Free
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Seat {
+    ticket_id: i64,
+    row: i32,
+    seat: i32,
+    /// Base price with the hall's surcharge, rounded half-up to cents.
+    price: Decimal,
+    status: SeatStatus,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Ticket {
+    id: i64,
+    screening_id: i64,
+    row: i32,
+    seat: i32,
+    base_price: Decimal,
+    price: Decimal,
+    status: SeatStatus,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SeatFilter {
+    status: Option<SeatStatus>,
+}
+
+/// `GET /screenings/{id}/seats?status=`: every seat with its final price, in one query.
+pub(crate) async fn seat_map(
+    State(state): State<AppState>,
+    _: MaybeAuthUser,
+    Path(id): Path<i64>,
+    Query(filter): Query<SeatFilter>,
+) -> Result<Json<Vec<Seat>>> {
+    let reserved = filter.status.map(|status| status == SeatStatus::Reserved);
+    let rows = sqlx::query!(
+        r#"select td.ticket_id as "ticket_id?", td.row_number as "row?", td.seat_number as "seat?",
+                  td.price as "price?", td.reserved as "reserved?"
+           from screenings s
+           left join ticket_details td on td.screening_id = s.id and ($2::boolean is null or td.reserved = $2)
+           where s.id = $1
+           order by td.row_number, td.seat_number"#,
+        id,
+        reserved,
+    )
+    .fetch_all(&state.db)
+    .await?;
+    if rows.is_empty() {
+        return Err(Error::NotFound("screening"));
+    }
+    let seats = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(Seat {
+                ticket_id: r.ticket_id?,
+                row: r.row?,
+                seat: r.seat?,
+                price: r.price?,
+                status: SeatStatus::of(r.reserved?),
+            })
+        })
+        .collect();
+    Ok(Json(seats))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TicketFilter {
+    screening_id: Option<i64>,
+}
+
+/// `GET /tickets?screening_id=`: by screening, row and seat.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    _: MaybeAuthUser,
+    page: Page,
+    Query(filter): Query<TicketFilter>,
+) -> Result<Json<Paginated<Ticket>>> {
+    let rows = sqlx::query!(
+        r#"select t.total as "total!", td.ticket_id, td.screening_id, td.row_number, td.seat_number,
+                  td.base_price, td.price, td.reserved
+           from (select count(*) as total from tickets where $1::bigint is null or screening_id = $1) t
+           left join lateral (
+               select * from ticket_details where $1::bigint is null or screening_id = $1
+               order by screening_id, row_number, seat_number limit $2 offset $3
+           ) td on true"#,
+        filter.screening_id,
+        page.limit,
+        page.offset,
+    )
+    .fetch_all(&state.db)
+    .await?;
+    let total = rows.first().map_or(0, |row| row.total);
+    let items = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(Ticket {
+                id: r.ticket_id?,
+                screening_id: r.screening_id?,
+                row: r.row_number?,
+                seat: r.seat_number?,
+                base_price: r.base_price?,
+                price: r.price?,
+                status: SeatStatus::of(r.reserved?),
+            })
+        })
+        .collect();
+    Ok(Json(page.wrap(items, total)))
+}
+
+async fn fetch(db: &sqlx::PgPool, id: i64) -> Result<Option<Ticket>> {
+    let row = sqlx::query!(
+        r#"select ticket_id as "ticket_id!", screening_id as "screening_id!", row_number as "row_number!",
+                  seat_number as "seat_number!", base_price as "base_price!", price as "price!", reserved as "reserved!"
+           from ticket_details where ticket_id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| Ticket {
+        id: r.ticket_id,
+        screening_id: r.screening_id,
+        row: r.row_number,
+        seat: r.seat_number,
+        base_price: r.base_price,
+        price: r.price,
+        status: SeatStatus::of(r.reserved),
+    }))
+}
+
+/// `GET /tickets/{id}`.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    _: MaybeAuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Ticket>> {
+    fetch(&state.db, id)
+        .await?
+        .map(Json)
+        .ok_or(Error::NotFound("ticket"))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TicketChanges {
+    base_price: Option<Amount>,
+}
+
+/// `PATCH /tickets/{id}` (admin): this seat's own base price.
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+    Json(body): Json<TicketChanges>,
+) -> Result<Json<Ticket>> {
+    let base_price = body.base_price.map(|a| a.0);
+    Checks::new()
+        .check("base_price", base_price.is_none(), "this field is required")
+        .add("base_price", base_price.and_then(price_problem))
+        .finish()?;
+    let updated = sqlx::query!(
+        "update tickets set base_price = $2 where id = $1",
+        id,
+        base_price
+    )
+    .execute(&state.db)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(Error::NotFound("ticket"));
+    }
+    fetch(&state.db, id)
+        .await?
+        .map(Json)
+        .ok_or(Error::NotFound("ticket"))
+}
+
+/// `DELETE /tickets/{id}` (admin): withdraws the seat from sale.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    let deleted = sqlx::query!("delete from tickets where id = $1", id)
+        .execute(&state.db)
+        .await?
+        .rows_affected();
+    if deleted == 0 {
+        Err(Error::NotFound("ticket"))
+    } else {
+        Ok(StatusCode::NO_CONTENT)
+    }
+}

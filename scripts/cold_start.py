@@ -1,0 +1,258 @@
+"""Cold-start driver for scripts/cold-start.sh: do not run it alone, the shell script
+prepares the database and the environment it expects.
+
+What one sample is: a request to the function's route is already waiting at the Lambda
+Runtime API emulator (`cargo lambda watch --only-lambda-apis`) when the function's release
+binary is started; the cold start is the time from just before the binary is spawned to the
+moment the response has been read. It covers everything a real cold start does besides the
+download of the code: process start, tracing set-up, both secrets fetched from Secrets
+Manager (moto here), the first database connection and the handler itself. A second request
+to the same live process gives the warm latency of the same route. The process is then
+stopped and the next sample starts a new one.
+
+Everything it starts (moto, the emulator, the function) runs in its own process group and
+is stopped on the way out, whatever happens.
+"""
+
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import boto3
+
+FUNCTION = os.environ["CS_FUNCTION"]
+METHOD = os.environ["CS_METHOD"]
+ROUTE = os.environ["CS_ROUTE"]
+BODY = os.environ.get("CS_BODY", "")
+EXPECT = int(os.environ["CS_EXPECT_STATUS"])
+RUNS = int(os.environ["CS_RUNS"])
+USER_ID = os.environ["CS_USER_ID"]
+DB = json.loads(os.environ["CS_DB_SECRET"])
+MOTO_PORT = int(os.environ["CS_MOTO_PORT"])
+RUNTIME_PORT = int(os.environ["CS_RUNTIME_PORT"])
+BINARY = os.environ["CS_BINARY"]
+LOG_DIR = os.environ["CS_LOG_DIR"]
+# How long one request may take before the sample counts as failed.
+TIMEOUT = 30
+# Variables of the caller's environment handed on to the function when they are set.
+PASS_THROUGH = ("BCRYPT_COST", "RUST_LOG", "AWS_LAMBDA_LOG_LEVEL", "AWS_LAMBDA_LOG_FORMAT")
+
+ENDPOINT = f"http://127.0.0.1:{MOTO_PORT}"
+AWS_ENV = {
+    "AWS_ENDPOINT_URL": ENDPOINT,
+    "AWS_ACCESS_KEY_ID": "test",
+    "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_REGION": "us-east-1",
+}
+
+children = []
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def spawn(argv, logfile, env=None):
+    """Starts a process in a new process group, its output appended to `logfile`."""
+    out = open(os.path.join(LOG_DIR, logfile), "ab")
+    process = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+        env=env, start_new_session=True,
+    )
+    out.close()
+    children.append(process)
+    return process
+
+
+def stop(process):
+    """Stops a process started by `spawn` and everything in its group."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        except ProcessLookupError:
+            pass
+    if process in children:
+        children.remove(process)
+
+
+def port_free(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def wait_for_port(port, process, what, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{what} exited early (status {process.returncode}); see {LOG_DIR}")
+        if not port_free(port):
+            return
+        time.sleep(0.1)
+    sys.exit(f"{what} did not listen on port {port} within {seconds} s; see {LOG_DIR}")
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def mint_token(key, user_id):
+    """An HS256 access token as the API issues them (claims sub, role, iat, exp)."""
+    now = int(time.time())
+    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    claims = b64url(json.dumps(
+        {"sub": str(user_id), "role": "user", "iat": now, "exp": now + 3600}).encode())
+    signature = hmac.new(key.encode(), f"{header}.{claims}".encode(), hashlib.sha256).digest()
+    return f"{header}.{claims}.{b64url(signature)}"
+
+
+def create_secrets():
+    """The app secret and an RDS-format database secret in moto; returns (ARNs, jwt key)."""
+    client = boto3.client(
+        "secretsmanager", endpoint_url=ENDPOINT, region_name="us-east-1",
+        aws_access_key_id="test", aws_secret_access_key="test",
+    )
+    key = secrets.token_urlsafe(48)  # 64 characters
+    suffix = secrets.token_hex(4)
+    app = client.create_secret(Name=f"cold-start/app-{suffix}",
+                               SecretString=json.dumps({"jwt_secret": key}))
+    db = client.create_secret(Name=f"cold-start/db-{suffix}", SecretString=json.dumps(DB))
+    return app["ARN"], db["ARN"], key
+
+
+class Request(threading.Thread):
+    """One request through the emulator, on its own connection, in the background;
+    `finished` is the perf_counter_ns() at which the whole response had been read."""
+
+    def __init__(self, headers):
+        super().__init__(daemon=True)
+        self.headers = headers
+        self.status = None
+        self.body = b""
+        self.error = None
+        self.sent = threading.Event()
+        self.finished = None
+
+    def run(self):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", RUNTIME_PORT, timeout=TIMEOUT)
+            conn.request(METHOD, f"/lambda-url/_{ROUTE}", body=BODY.encode() or None,
+                         headers=self.headers)
+            self.sent.set()
+            response = conn.getresponse()
+            self.body = response.read()
+            self.finished = time.perf_counter_ns()
+            self.status = response.status
+            conn.close()
+        except Exception as e:  # noqa: BLE001 - reported by the caller
+            self.error = e
+        finally:
+            self.sent.set()
+
+
+def check(request, what):
+    request.join(TIMEOUT + 5)
+    if request.is_alive() or request.error is not None:
+        sys.exit(f"{what}: no response ({request.error or 'timed out'}); see {LOG_DIR}")
+    if request.status != EXPECT:
+        sys.exit(f"{what}: status {request.status}, expected {EXPECT}: "
+                 f"{request.body[:300].decode(errors='replace')}")
+
+
+def sample(env, headers, index):
+    """One cold and one warm request against a new process; returns both in ns."""
+    cold = Request(headers)
+    cold.start()
+    cold.sent.wait(TIMEOUT)
+    # The request has been written; give the emulator a moment to queue the invocation so
+    # that it is truly waiting when the function asks for its first event.
+    time.sleep(0.2)
+    t0 = time.perf_counter_ns()
+    function = spawn([BINARY], f"{FUNCTION}.log", env)
+    check(cold, f"run {index}: cold request")
+    cold_ns = cold.finished - t0
+
+    warm = Request(headers)
+    t0 = time.perf_counter_ns()
+    warm.start()
+    check(warm, f"run {index}: warm request")
+    warm_ns = warm.finished - t0
+
+    if function.poll() is not None:
+        sys.exit(f"run {index}: the function exited (status {function.returncode})")
+    stop(function)
+    return cold_ns, warm_ns
+
+
+def main():
+    for port in (MOTO_PORT, RUNTIME_PORT):
+        if not port_free(port):
+            sys.exit(f"port {port} is already in use: stop what listens there or pick "
+                     "another with COLD_START_MOTO_PORT / COLD_START_RUNTIME_PORT")
+
+    moto = spawn(["moto_server", "-H", "127.0.0.1", "-p", str(MOTO_PORT)], "moto.log")
+    wait_for_port(MOTO_PORT, moto, "moto_server")
+    app_arn, db_arn, key = create_secrets()
+
+    # --only-lambda-apis: the emulator serves the Runtime API and the function URLs but
+    # starts no function itself; each sample starts the release binary by hand.
+    watch = spawn(["cargo", "lambda", "watch", "--only-lambda-apis",
+                   "-A", "127.0.0.1", "-P", str(RUNTIME_PORT)], "watch.log")
+    wait_for_port(RUNTIME_PORT, watch, "cargo lambda watch")
+
+    # The function gets a Lambda-like environment and nothing else from this shell.
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{RUNTIME_PORT}/.rt",
+        "AWS_LAMBDA_FUNCTION_NAME": "_",
+        "AWS_LAMBDA_FUNCTION_VERSION": "1",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+        "APP_SECRET_ARN": app_arn,
+        "DB_SECRET_ARN": db_arn,
+        "DB_SSL_MODE": "disable",
+        **AWS_ENV,
+        **{name: os.environ[name] for name in PASS_THROUGH if os.environ.get(name)},
+    }
+    headers = {"authorization": f"Bearer {mint_token(key, USER_ID)}"}
+    if BODY:
+        headers["content-type"] = "application/json"
+
+    # One unmeasured sample first: it warms the page cache, moto, PostgreSQL and the
+    # emulator's own first-request paths, which a deployed function does not pay for.
+    sample(env, headers, 0)
+    colds, warms = [], []
+    for index in range(1, RUNS + 1):
+        cold_ns, warm_ns = sample(env, headers, index)
+        colds.append(cold_ns / 1e6)
+        warms.append(warm_ns / 1e6)
+        log(f"  run {index:2}: cold {colds[-1]:7.1f} ms, warm {warms[-1]:6.1f} ms")
+
+    cold_median, warm_median = statistics.median(colds), statistics.median(warms)
+    log(f"  cold/warm ratio: {cold_median / warm_median:.0f}x")
+    print(f"cold start {FUNCTION}: median {cold_median:.1f} ms "
+          f"(min {min(colds):.1f}, max {max(colds):.1f}, n={RUNS}); "
+          f"warm: median {warm_median:.1f} ms")
+
+
+if __name__ == "__main__":
+    # A SIGTERM unwinds like Ctrl-C does, so the cleanup below still runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        main()
+    finally:
+        for child in reversed(list(children)):
+            stop(child)

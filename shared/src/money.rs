@@ -1,0 +1,91 @@
+//! Money: exact decimals, at most two places, sent as JSON strings such as `"525.00"`.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer};
+
+/// The largest amount a `NUMERIC(10,2)` column holds.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(1_410_065_407, 2, 0, false, 2); // 99999999.99
+
+/// An amount as a client sends it: a JSON string (`"525.00"`, preferred) or a number.
+/// Anything else — `"NaN"`, `"1e400"`, words — does not deserialize.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amount(pub Decimal);
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(serde_json::Number),
+        }
+        let text = match Raw::deserialize(deserializer)? {
+            Raw::Text(text) => text,
+            Raw::Number(number) => number.to_string(),
+        };
+        Decimal::from_str_exact(text.trim())
+            .map(Amount)
+            .map_err(|_| serde::de::Error::custom("must be a decimal amount such as \"525.00\""))
+    }
+}
+
+/// The problem with a price, if any: from 0 to 99999999.99, at most two decimal places.
+pub fn price_problem(amount: Decimal) -> Option<String> {
+    if amount.is_sign_negative() && !amount.is_zero() {
+        Some("must not be negative".into())
+    } else if amount.normalize().scale() > 2 {
+        Some("must have at most two decimal places".into())
+    } else if amount > MAX_AMOUNT {
+        Some(format!("must be at most {MAX_AMOUNT}"))
+    } else {
+        None
+    }
+}
+
+/// Two decimal places, as money is shown.
+pub fn cents(amount: Decimal) -> Decimal {
+    let mut amount = amount;
+    amount.rescale(2);
+    amount
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn amount(json: &str) -> Result<Decimal, serde_json::Error> {
+        serde_json::from_str::<Amount>(json).map(|a| a.0)
+    }
+
+    #[test]
+    fn amounts_come_as_strings_or_numbers_and_nothing_else() {
+        assert_eq!(
+            amount("\"525.00\"").expect("string"),
+            Decimal::from_str("525.00").expect("d")
+        );
+        assert_eq!(
+            amount("12.5").expect("number"),
+            Decimal::from_str("12.5").expect("d")
+        );
+        assert_eq!(amount("7").expect("integer"), Decimal::from(7));
+        for bad in ["\"NaN\"", "\"abc\"", "\"\"", "true", "null", "[1]", "1e400"] {
+            assert!(amount(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn prices_are_bounded_to_numeric_10_2() {
+        let d = |s: &str| Decimal::from_str(s).expect("decimal");
+        assert_eq!(MAX_AMOUNT.to_string(), "99999999.99");
+        assert_eq!(price_problem(d("0")), None);
+        assert_eq!(price_problem(d("525.00")), None);
+        assert_eq!(price_problem(d("99999999.99")), None);
+        assert_eq!(price_problem(d("1.500")), None, "trailing zeros are fine");
+        assert!(price_problem(d("-0.01")).is_some());
+        assert!(price_problem(d("0.001")).is_some());
+        assert!(price_problem(d("100000000.00")).is_some());
+        assert!(price_problem(d("999999999999")).is_some(), "12 digits");
+        assert_eq!(cents(d("5")).to_string(), "5.00");
+    }
+}
