@@ -53,7 +53,7 @@ rm -f "$log_dir"/*.log
 # A fresh scratch database with the current schema (migrate's local mode: DATABASE_URL,
 # no ARNs), and one user whose token the requests carry.
 psql "$pg_server/postgres" -qc "drop database if exists \"$db\"" -c "create database \"$db\"" >/dev/null
-DATABASE_URL="$pg_server/$db" target/release/migrate > "$log_dir/migrate.json"
+DATABASE_URL="$pg_server/$db" target/release/migrate > "$log_dir/migrate.log" 2>&1
 user_id=$(psql "$pg_server/$db" -Atqc \
   "insert into users (username, password_hash, full_name)
    values ('coldstart', 'not-a-usable-hash', 'Cold Start') returning id")

@@ -194,6 +194,16 @@ impl From<sqlx::Error> for Error {
                     extra: None,
                 }
             }
+            // A deadlock or serialization failure: the request met a concurrent one head-on and
+            // was rolled back whole; the client may simply try again.
+            sqlx::Error::Database(ref db)
+                if matches!(db.code().as_deref(), Some("40001" | "40P01")) =>
+            {
+                Self::conflict(
+                    "concurrent_update",
+                    "another request changed the same data at the same time; try again",
+                )
+            }
             other => Self::Internal(other.into()),
         }
     }

@@ -223,13 +223,31 @@ pub fn lambda_response_body(response: &Value) -> Value {
 
 /// Runs `future` and counts the SQL statements it sends (sqlx reports each one as a
 /// `sqlx::query` tracing event). The future must run on this thread, as `#[sqlx::test]`'s
-/// runtime does.
+/// runtime does; tests running at the same time on other threads are not counted. The
+/// catalogue lookups sqlx makes once per connection for custom types are not counted.
+///
+/// Counting needs a process-wide subscriber (a scoped one would race with other tests over
+/// tracing's global interest cache); it is installed on first use and counts only for
+/// threads inside this function.
 pub async fn count_statements<F: std::future::Future>(future: F) -> (F::Output, usize) {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::cell::Cell;
     use tracing_subscriber::layer::SubscriberExt as _;
 
-    struct StatementCounter(Arc<AtomicUsize>);
+    thread_local! {
+        static COUNTER: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+
+    struct StatementCounter;
+
+    struct Summary(String);
+
+    impl tracing::field::Visit for Summary {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "summary" {
+                self.0 = format!("{value:?}");
+            }
+        }
+    }
 
     impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StatementCounter {
         fn on_event(
@@ -238,15 +256,32 @@ pub async fn count_statements<F: std::future::Future>(future: F) -> (F::Output, 
             _: tracing_subscriber::layer::Context<'_, S>,
         ) {
             if event.metadata().target() == "sqlx::query" {
-                self.0.fetch_add(1, Ordering::SeqCst);
+                let mut summary = Summary(String::new());
+                event.record(&mut summary);
+                // sqlx looks up a custom type (an enum) in the catalogue once per connection;
+                // that is connection warm-up, not the request's work.
+                if summary.0.contains("pg_catalog") || summary.0.contains("::regtype") {
+                    return;
+                }
+                COUNTER.with(|counter| counter.set(counter.get().map(|n| n + 1)));
             }
         }
     }
 
-    let counter = Arc::new(AtomicUsize::new(0));
-    let subscriber = tracing_subscriber::registry().with(StatementCounter(counter.clone()));
-    let guard = tracing::subscriber::set_default(subscriber);
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let subscriber = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target("sqlx::query", tracing::Level::TRACE),
+            )
+            .with(StatementCounter);
+        // Another global subscriber (a test's own) would make counting impossible: fail loudly.
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global tracing subscriber");
+    });
+    COUNTER.with(|counter| counter.set(Some(0)));
     let output = future.await;
-    drop(guard);
-    (output, counter.load(Ordering::SeqCst))
+    let count = COUNTER.with(|counter| counter.replace(None)).unwrap_or(0);
+    (output, count)
 }

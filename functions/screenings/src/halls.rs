@@ -181,8 +181,8 @@ pub(crate) async fn update(
 ) -> Result<Json<Hall>> {
     let changes = body.parse(false)?;
     let mut tx = state.db.begin().await?;
-    // Locking the hall first makes a concurrent `POST /screenings` for it wait (it reads the
-    // hall `for share`), so the screening check below cannot miss one.
+    // Locking the hall first makes a concurrent `POST /screenings` for it wait (it locks the
+    // hall too), so the screening check below cannot miss one.
     let current = sqlx::query!(
         r#"select rows, seats_per_row, exists (select 1 from screenings where hall_id = $1) as "has_screenings!"
            from halls where id = $1 for update"#,

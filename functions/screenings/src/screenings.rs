@@ -206,7 +206,9 @@ fn check_start(checks: &mut Checks, starts_at: Option<DateTime<FixedOffset>>) {
 }
 
 /// `POST /screenings` (admin): the screening and a ticket for every seat of its hall, in one
-/// statement. Overlaps are refused by the database's exclusion constraint (409).
+/// statement. Overlaps are refused by the database's exclusion constraint (409). The hall's
+/// row is locked first, so concurrent schedulings of one hall queue instead of deadlocking
+/// on each other's uncommitted screenings.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -228,7 +230,7 @@ pub(crate) async fn create(
     let mut tx = state.db.begin().await?;
     let created = sqlx::query!(
         r#"with film as (select id, duration_minutes from films where id = $1),
-                hall as (select id, rows, seats_per_row from halls where id = $2 for share),
+                hall as (select id, rows, seats_per_row from halls where id = $2 for no key update),
                 screening as (
                     insert into screenings (film_id, hall_id, starts_at, ends_at, base_price)
                     select film.id, hall.id, $3::timestamptz, $3::timestamptz + make_interval(mins => film.duration_minutes), $4::numeric
@@ -327,19 +329,36 @@ pub(crate) async fn update(
     Ok(Json(screening))
 }
 
-/// `DELETE /screenings/{id}` (admin), with its tickets.
+/// `DELETE /screenings/{id}` (admin), with its tickets; refused while it has active
+/// reservations.
+#[tracing::instrument(skip_all, fields(screening_id = id))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    let deleted = sqlx::query!("delete from screenings where id = $1", id)
-        .execute(&state.db)
+    let mut tx = state.db.begin().await?;
+    // Lock first: a booking being made now holds the screening row (its foreign key), so the
+    // check, a statement of its own with a fresh snapshot, runs after that booking is settled.
+    sqlx::query_scalar!("select id from screenings where id = $1 for update", id)
+        .fetch_optional(&mut *tx)
         .await?
-        .rows_affected();
-    if deleted == 0 {
-        Err(Error::NotFound("screening"))
-    } else {
-        Ok(StatusCode::NO_CONTENT)
+        .ok_or(Error::NotFound("screening"))?;
+    let booked = sqlx::query_scalar!(
+        r#"select exists (select 1 from reservations where screening_id = $1 and status = 'active') as "booked!""#,
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if booked {
+        return Err(Error::conflict(
+            "screening_has_reservations",
+            "the screening has active reservations",
+        ));
     }
+    sqlx::query!("delete from screenings where id = $1", id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

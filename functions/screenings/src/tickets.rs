@@ -199,19 +199,35 @@ pub(crate) async fn update(
         .ok_or(Error::NotFound("ticket"))
 }
 
-/// `DELETE /tickets/{id}` (admin): withdraws the seat from sale.
+/// `DELETE /tickets/{id}` (admin): withdraws the seat from sale; refused while it is booked.
+#[tracing::instrument(skip_all, fields(ticket_id = id))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     _: Admin,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    let deleted = sqlx::query!("delete from tickets where id = $1", id)
-        .execute(&state.db)
+    let mut tx = state.db.begin().await?;
+    // Lock the ticket first: a booking of it in flight holds it (its foreign key), so the
+    // check, a statement of its own with a fresh snapshot, runs after that booking is settled.
+    sqlx::query_scalar!("select id from tickets where id = $1 for update", id)
+        .fetch_optional(&mut *tx)
         .await?
-        .rows_affected();
-    if deleted == 0 {
-        Err(Error::NotFound("ticket"))
-    } else {
-        Ok(StatusCode::NO_CONTENT)
+        .ok_or(Error::NotFound("ticket"))?;
+    let reserved = sqlx::query_scalar!(
+        r#"select exists (select 1 from reservation_items where ticket_id = $1 and active) as "reserved!""#,
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if reserved {
+        return Err(Error::conflict(
+            "ticket_reserved",
+            "the seat is booked; cancel the reservation first",
+        ));
     }
+    sqlx::query!("delete from tickets where id = $1", id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

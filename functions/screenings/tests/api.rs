@@ -774,3 +774,110 @@ async fn reading_the_schedule_takes_one_statement_however_many_screenings(pool: 
     let (_, tickets) = count_statements(s.app.get("/tickets?limit=100", None)).await;
     assert_eq!(tickets, 1);
 }
+
+/// Books the given tickets of a screening for a new customer, straight in the database.
+async fn book(s: &Schedule, screening: i64, tickets: &[i64]) -> i64 {
+    let (customer, _) = s
+        .app
+        .user(&format!("guest{}", tickets[0]), Role::User)
+        .await;
+    sqlx::query_scalar(
+        "with r as (
+             insert into reservations (user_id, booked_by, screening_id, total_price) values ($1, $1, $2, 0) returning id
+         ), items as (
+             insert into reservation_items (reservation_id, ticket_id, row_number, seat_number, price)
+             select r.id, t.id, t.row_number, t.seat_number, 0 from r, tickets t where t.id = any($3)
+         )
+         select id from r",
+    )
+    .bind(customer)
+    .bind(screening)
+    .bind(tickets)
+    .fetch_one(s.app.db())
+    .await
+    .expect("booking")
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn booked_seats_show_as_reserved_and_stay_on_sale(pool: PgPool) {
+    let s = schedule(pool).await;
+    let screening = s.screening(1, &in_hours(24), "10").await;
+    let id = screening["id"].as_i64().expect("id");
+    let tickets: Vec<i64> =
+        sqlx::query_scalar("select id from tickets order by row_number, seat_number")
+            .fetch_all(s.app.db())
+            .await
+            .expect("tickets");
+    let reservation = book(&s, id, &tickets[..3]).await;
+
+    let (response, statements) = count_statements(
+        s.app
+            .get(&format!("/screenings/{id}/seats?status=reserved"), None),
+    )
+    .await;
+    let reserved: Vec<i64> = response
+        .expect(StatusCode::OK)
+        .as_array()
+        .expect("seats")
+        .iter()
+        .map(|seat| seat["ticket_id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!((reserved.as_slice(), statements), (&tickets[..3], 1));
+    let detail = s
+        .app
+        .get(&format!("/screenings/{id}"), None)
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(
+        (detail["seats_total"].clone(), detail["seats_free"].clone()),
+        (json!(70), json!(67))
+    );
+    assert_eq!(
+        s.app
+            .get(&format!("/tickets/{}", tickets[0]), None)
+            .await
+            .expect(StatusCode::OK)["status"],
+        "reserved"
+    );
+
+    // A booked seat cannot be withdrawn, nor a screening with bookings deleted.
+    s.app
+        .delete(&format!("/tickets/{}", tickets[0]), Some(&s.admin))
+        .await
+        .expect_error(StatusCode::CONFLICT, "ticket_reserved");
+    s.app
+        .delete(&format!("/screenings/{id}"), Some(&s.admin))
+        .await
+        .expect_error(StatusCode::CONFLICT, "screening_has_reservations");
+    assert_eq!(
+        (s.count("tickets").await, s.count("screenings").await),
+        (70, 1)
+    );
+
+    // Once cancelled, both are allowed; the cancelled reservation keeps its seats on record.
+    sqlx::query("update reservations set status = 'cancelled', cancelled_at = now() where id = $1")
+        .bind(reservation)
+        .execute(s.app.db())
+        .await
+        .expect("cancel");
+    sqlx::query("update reservation_items set active = false where reservation_id = $1")
+        .bind(reservation)
+        .execute(s.app.db())
+        .await
+        .expect("free");
+    s.app
+        .delete(&format!("/tickets/{}", tickets[0]), Some(&s.admin))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    let kept: (Option<i64>, i32, i32) = sqlx::query_as("select ticket_id, row_number, seat_number from reservation_items order by row_number, seat_number limit 1")
+        .fetch_one(s.app.db())
+        .await
+        .expect("item");
+    assert_eq!(kept, (None, 1, 1));
+    s.app
+        .delete(&format!("/screenings/{id}"), Some(&s.admin))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    assert_eq!(s.count("reservations").await, 0);
+}

@@ -1,0 +1,280 @@
+//! `POST /reservations`: booking 1–10 seats of one screening, all or nothing.
+//!
+//! The booking is one SQL statement: it prices the seats, checks every rule, and inserts the
+//! reservation and its items only if all hold. That the same seat is never sold twice is not
+//! this code's promise but the database's: a partial unique index allows one active item per
+//! ticket, so of any number of concurrent bookings of a seat exactly one commits.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use shared::validate::Checks;
+use shared::{AppState, AuthUser, Error, Json, Result, Role};
+use sqlx::{PgConnection, PgPool};
+
+use crate::model::{Reservation, fetch};
+
+/// The most seats one reservation may hold.
+const MAX_SEATS: usize = 10;
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+#[derive(Deserialize)]
+pub(crate) struct BookingBody {
+    ticket_ids: Option<Vec<i64>>,
+    user_id: Option<i64>,
+}
+
+/// A booking request that passed the checks that need no database.
+struct Booking {
+    customer: i64,
+    booked_by: i64,
+    ticket_ids: Vec<i64>,
+}
+
+impl Booking {
+    fn parse(body: BookingBody, caller: AuthUser) -> Result<Self> {
+        let ids = body.ticket_ids.unwrap_or_default();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        Checks::new()
+            .check(
+                "ticket_ids",
+                ids.is_empty(),
+                "at least one ticket is required",
+            )
+            .check(
+                "ticket_ids",
+                ids.len() > MAX_SEATS,
+                "at most 10 tickets per reservation",
+            )
+            .check(
+                "ticket_ids",
+                sorted.len() != ids.len(),
+                "a ticket may appear only once",
+            )
+            .finish()?;
+        let customer = body.user_id.unwrap_or(caller.id);
+        // A customer books only for themself; staff book for customers.
+        if caller.role == Role::User && customer != caller.id {
+            return Err(Error::Forbidden);
+        }
+        Ok(Self {
+            customer,
+            booked_by: caller.id,
+            ticket_ids: sorted,
+        })
+    }
+
+    /// What makes two requests "the same request" for an idempotency key.
+    fn fingerprint(&self) -> Vec<u8> {
+        Sha256::digest(format!("{}:{:?}", self.customer, self.ticket_ids)).to_vec()
+    }
+}
+
+/// The `Idempotency-Key` header, if sent: 1–255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|key| (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            Error::invalid(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            )
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+/// Runs the booking statement; returns the new reservation's id or the rule it broke.
+/// `pool` answers which seats were taken when a race is lost (`db` may be a transaction the
+/// failed statement has aborted).
+async fn book(db: &mut PgConnection, pool: &PgPool, booking: &Booking) -> Result<i64> {
+    let outcome = sqlx::query!(
+        r#"with wanted as (select unnest($3::bigint[]) as id),
+                seats as (
+                    select t.id, t.screening_id, t.row_number, t.seat_number, s.starts_at,
+                           seat_price(coalesce(t.base_price, s.base_price), h.surcharge_percent) as price
+                    from tickets t
+                    join screenings s on s.id = t.screening_id
+                    join halls h on h.id = s.hall_id
+                    where t.id = any($3)
+                ),
+                checks as (
+                    select array(select w.id from wanted w where not exists (select 1 from seats where seats.id = w.id)
+                                 order by w.id) as unknown,
+                           (select count(distinct screening_id) from seats) as screenings,
+                           (select role from users where id = $1) as customer_role,
+                           coalesce((select bool_or(starts_at <= now()) from seats), false) as started,
+                           array(select ri.ticket_id from reservation_items ri
+                                 where ri.ticket_id = any($3) and ri.active order by 1) as taken
+                ),
+                reservation as (
+                    insert into reservations (user_id, booked_by, screening_id, total_price)
+                    select $1, $2, (select min(screening_id) from seats), (select sum(price) from seats)
+                    from checks
+                    where cardinality(unknown) = 0 and screenings = 1 and customer_role = 'user'
+                      and not started and cardinality(taken) = 0
+                    returning id
+                ),
+                items as (
+                    insert into reservation_items (reservation_id, ticket_id, row_number, seat_number, price)
+                    select reservation.id, seats.id, seats.row_number, seats.seat_number, seats.price
+                    from reservation, seats
+                )
+           select (select id from reservation) as reservation_id,
+                  unknown as "unknown!", screenings as "screenings!", customer_role as "customer_role: Role",
+                  started as "started!", taken as "taken!: Vec<Option<i64>>"
+           from checks"#,
+        booking.customer,
+        booking.booked_by,
+        &booking.ticket_ids,
+    )
+    .fetch_one(&mut *db)
+    .await;
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        // Lost a race for a seat: another booking committed it between our check and insert.
+        Err(sqlx::Error::Database(e))
+            if e.constraint() == Some("reservation_items_active_ticket_key") =>
+        {
+            return Err(seats_taken(taken_now(&booking.ticket_ids, pool).await?));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(id) = outcome.reservation_id {
+        return Ok(id);
+    }
+    let Some(customer_role) = outcome.customer_role else {
+        return Err(Error::invalid("user_id", "no such user"));
+    };
+    if !outcome.unknown.is_empty() {
+        return Err(Error::invalid(
+            "ticket_ids",
+            format!("these tickets do not exist: {:?}", outcome.unknown),
+        ));
+    }
+    if outcome.screenings > 1 {
+        return Err(Error::invalid(
+            "ticket_ids",
+            "all tickets must be for one screening",
+        ));
+    }
+    if customer_role != Role::User {
+        return Err(Error::conflict(
+            "customer_not_a_user",
+            "bookings are made for customers, not for staff",
+        ));
+    }
+    if outcome.started {
+        return Err(Error::conflict(
+            "screening_started",
+            "the screening has already started",
+        ));
+    }
+    Err(seats_taken(outcome.taken.into_iter().flatten().collect()))
+}
+
+async fn taken_now(ticket_ids: &[i64], pool: &PgPool) -> Result<Vec<i64>> {
+    let taken = sqlx::query_scalar!(
+        r#"select ticket_id as "ticket_id!" from reservation_items where ticket_id = any($1) and active order by 1"#,
+        ticket_ids
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(taken)
+}
+
+fn seats_taken(ticket_ids: Vec<i64>) -> Error {
+    Error::Conflict {
+        code: "seats_taken",
+        detail: "some of these seats are already booked; nothing was booked".into(),
+        extra: Some(serde_json::json!({ "ticket_ids": ticket_ids })),
+    }
+}
+
+fn created(reservation: &Reservation) -> Response {
+    (StatusCode::CREATED, Json(reservation)).into_response()
+}
+
+/// `POST /reservations`.
+#[tracing::instrument(skip_all, fields(caller_id = caller.id))]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    headers: HeaderMap,
+    Json(body): Json<BookingBody>,
+) -> Result<Response> {
+    let key = idempotency_key(&headers)?;
+    let booking = Booking::parse(body, caller)?;
+    let Some(key) = key else {
+        let mut conn = state.db.acquire().await?;
+        let id = book(&mut conn, &state.db, &booking).await?;
+        let reservation = fetch(&mut conn, id)
+            .await?
+            .ok_or(Error::NotFound("reservation"))?;
+        tracing::info!(reservation_id = id, "seats booked");
+        return Ok(created(&reservation));
+    };
+
+    // With a key, the claim on it, the booking and the stored answer commit together. A
+    // concurrent request with the same key waits on the claim, then finds the answer.
+    let fingerprint = booking.fingerprint();
+    let mut tx = state.db.begin().await?;
+    let claimed = sqlx::query!(
+        "insert into idempotency_keys (user_id, key, fingerprint, status_code, response)
+         values ($1, $2, $3, 0, 'null') on conflict do nothing",
+        caller.id,
+        key,
+        fingerprint,
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if claimed == 0 {
+        let first = sqlx::query!(
+            "select fingerprint, status_code, response from idempotency_keys where user_id = $1 and key = $2",
+            caller.id,
+            key
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if first.fingerprint != fingerprint {
+            return Err(Error::Unprocessable {
+                code: "idempotency_key_reused",
+                detail: "this Idempotency-Key was used for a different request".into(),
+                extra: None,
+            });
+        }
+        let status = StatusCode::from_u16(u16::try_from(first.status_code).unwrap_or(500))
+            .map_err(|e| Error::Internal(e.into()))?;
+        let mut response = (status, Json(first.response)).into_response();
+        response
+            .headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+        return Ok(response);
+    }
+    let id = book(&mut tx, &state.db, &booking).await?;
+    let reservation = fetch(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("reservation"))?;
+    let stored = serde_json::to_value(&reservation).map_err(|e| Error::Internal(e.into()))?;
+    sqlx::query!(
+        "update idempotency_keys set status_code = 201, response = $3 where user_id = $1 and key = $2",
+        caller.id,
+        key,
+        stored,
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(reservation_id = id, "seats booked");
+    Ok(created(&reservation))
+}

@@ -1,0 +1,28 @@
+//! The reservations function: booking seats, which are never sold twice.
+//!
+//! | route | who |
+//! |---|---|
+//! | `POST /reservations` (`Idempotency-Key` header optional) | a user for themself; a cashier or admin for a user |
+//! | `GET /reservations` (`?user_id=`, `?screening_id=`, `?status=`) | a user sees their own; cashiers and admins all |
+//! | `GET /reservations/{id}` | the owner, a cashier or an admin |
+//! | `POST /reservations/{id}/cancel` | the owner, a cashier or an admin, before the screening starts |
+
+mod booking;
+mod model;
+mod reservations;
+
+use axum::Router;
+use axum::routing::{get, post};
+use shared::AppState;
+
+/// The function's Router.
+pub fn router(state: AppState) -> Router {
+    let routes = Router::new()
+        .route(
+            "/reservations",
+            get(reservations::list).post(booking::create),
+        )
+        .route("/reservations/{id}", get(reservations::get))
+        .route("/reservations/{id}/cancel", post(reservations::cancel));
+    shared::http::finish(routes, state)
+}

@@ -1,0 +1,156 @@
+//! A reservation as the API shows it, read from the `reservation_details` view.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use shared::{Result, Role};
+use sqlx::PgConnection;
+use sqlx::types::Json as Jsonb;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "reservation_status", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Status {
+    Active,
+    Cancelled,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Customer {
+    id: i64,
+    username: String,
+    full_name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Booker {
+    id: i64,
+    username: String,
+    role: Role,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Named {
+    id: i64,
+    title: String,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct HallRef {
+    id: i64,
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ScreeningRef {
+    id: i64,
+    starts_at: DateTime<Utc>,
+    film: Named,
+    hall: HallRef,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct BookedSeat {
+    /// Null only once an admin has withdrawn the seat after this reservation was cancelled.
+    ticket_id: Option<i64>,
+    row: i32,
+    seat: i32,
+    /// The price fixed at booking time.
+    price: Decimal,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Reservation {
+    pub(crate) id: i64,
+    status: Status,
+    user: Customer,
+    booked_by: Booker,
+    screening: ScreeningRef,
+    tickets: Vec<BookedSeat>,
+    total_price: Decimal,
+    created_at: DateTime<Utc>,
+    cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl Reservation {
+    /// The customer's id.
+    pub(crate) fn user_id(&self) -> i64 {
+        self.user.id
+    }
+}
+
+/// A `reservation_details` row.
+pub(crate) struct Row {
+    pub(crate) id: i64,
+    pub(crate) status: Status,
+    pub(crate) total_price: Decimal,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) cancelled_at: Option<DateTime<Utc>>,
+    pub(crate) user_id: i64,
+    pub(crate) user_username: String,
+    pub(crate) user_full_name: String,
+    pub(crate) booked_by_id: i64,
+    pub(crate) booked_by_username: String,
+    pub(crate) booked_by_role: Role,
+    pub(crate) screening_id: i64,
+    pub(crate) screening_starts_at: DateTime<Utc>,
+    pub(crate) film_id: i64,
+    pub(crate) film_title: String,
+    pub(crate) hall_id: i64,
+    pub(crate) hall_name: String,
+    pub(crate) tickets: Jsonb<Vec<BookedSeat>>,
+}
+
+impl From<Row> for Reservation {
+    fn from(row: Row) -> Self {
+        Reservation {
+            id: row.id,
+            status: row.status,
+            user: Customer {
+                id: row.user_id,
+                username: row.user_username,
+                full_name: row.user_full_name,
+            },
+            booked_by: Booker {
+                id: row.booked_by_id,
+                username: row.booked_by_username,
+                role: row.booked_by_role,
+            },
+            screening: ScreeningRef {
+                id: row.screening_id,
+                starts_at: row.screening_starts_at,
+                film: Named {
+                    id: row.film_id,
+                    title: row.film_title,
+                },
+                hall: HallRef {
+                    id: row.hall_id,
+                    name: row.hall_name,
+                },
+            },
+            tickets: row.tickets.0,
+            total_price: row.total_price,
+            created_at: row.created_at,
+            cancelled_at: row.cancelled_at,
+        }
+    }
+}
+
+/// One reservation, in one query.
+pub(crate) async fn fetch(db: &mut PgConnection, id: i64) -> Result<Option<Reservation>> {
+    let row = sqlx::query_as!(
+        Row,
+        r#"select id as "id!", status as "status!: Status", total_price as "total_price!", created_at as "created_at!",
+                  cancelled_at, user_id as "user_id!", user_username as "user_username!",
+                  user_full_name as "user_full_name!", booked_by_id as "booked_by_id!",
+                  booked_by_username as "booked_by_username!", booked_by_role as "booked_by_role!: Role",
+                  screening_id as "screening_id!", screening_starts_at as "screening_starts_at!",
+                  film_id as "film_id!", film_title as "film_title!", hall_id as "hall_id!", hall_name as "hall_name!",
+                  tickets as "tickets!: Jsonb<Vec<BookedSeat>>"
+           from reservation_details where id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(Reservation::from))
+}

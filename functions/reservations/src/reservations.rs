@@ -1,0 +1,152 @@
+//! Reading and cancelling reservations.
+
+use axum::extract::State;
+use serde::Deserialize;
+use shared::{AppState, AuthUser, Error, Json, Page, Paginated, Path, Query, Result, Role};
+
+use crate::model::{BookedSeat, Reservation, Row, Status, fetch};
+use sqlx::types::Json as Jsonb;
+
+#[derive(Deserialize)]
+pub(crate) struct ReservationFilter {
+    user_id: Option<i64>,
+    screening_id: Option<i64>,
+    status: Option<Status>,
+}
+
+/// `GET /reservations?user_id=&screening_id=&status=`: newest first. A customer sees only
+/// their own, whatever `user_id` says; cashiers and admins see everyone's.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    page: Page,
+    Query(filter): Query<ReservationFilter>,
+) -> Result<Json<Paginated<Reservation>>> {
+    let user_id = if caller.role.is_staff() {
+        filter.user_id
+    } else {
+        Some(caller.id)
+    };
+    let rows = sqlx::query!(
+        r#"with matching as (
+               select id, created_at from reservations
+               where ($1::bigint is null or user_id = $1)
+                 and ($2::bigint is null or screening_id = $2)
+                 and ($3::reservation_status is null or status = $3)
+           )
+           select t.total as "total!", d.id, d.status as "status: Status", d.total_price, d.created_at, d.cancelled_at,
+                  d.user_id, d.user_username, d.user_full_name, d.booked_by_id, d.booked_by_username,
+                  d.booked_by_role as "booked_by_role: Role", d.screening_id, d.screening_starts_at, d.film_id,
+                  d.film_title, d.hall_id, d.hall_name, d.tickets as "tickets: Jsonb<Vec<BookedSeat>>"
+           from (select count(*) as total from matching) t
+           left join lateral (
+               select rd.* from reservation_details rd
+               where rd.id in (select id from matching order by created_at desc, id desc limit $4 offset $5)
+               order by rd.created_at desc, rd.id desc
+           ) d on true"#,
+        user_id,
+        filter.screening_id,
+        filter.status as Option<Status>,
+        page.limit,
+        page.offset,
+    )
+    .fetch_all(&state.db)
+    .await?;
+    let total = rows.first().map_or(0, |row| row.total);
+    let items = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(Reservation::from(Row {
+                id: r.id?,
+                status: r.status?,
+                total_price: r.total_price?,
+                created_at: r.created_at?,
+                cancelled_at: r.cancelled_at,
+                user_id: r.user_id?,
+                user_username: r.user_username?,
+                user_full_name: r.user_full_name?,
+                booked_by_id: r.booked_by_id?,
+                booked_by_username: r.booked_by_username?,
+                booked_by_role: r.booked_by_role?,
+                screening_id: r.screening_id?,
+                screening_starts_at: r.screening_starts_at?,
+                film_id: r.film_id?,
+                film_title: r.film_title?,
+                hall_id: r.hall_id?,
+                hall_name: r.hall_name?,
+                tickets: r.tickets?,
+            }))
+        })
+        .collect();
+    Ok(Json(page.wrap(items, total)))
+}
+
+/// `GET /reservations/{id}`: the owner or staff; for anyone else it does not exist.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Reservation>> {
+    let mut conn = state.db.acquire().await?;
+    let reservation = fetch(&mut conn, id)
+        .await?
+        .ok_or(Error::NotFound("reservation"))?;
+    if !caller.role.is_staff() && reservation.user_id() != caller.id {
+        return Err(Error::NotFound("reservation"));
+    }
+    Ok(Json(reservation))
+}
+
+/// `POST /reservations/{id}/cancel`: the owner, a cashier or an admin, before the screening
+/// starts. The seats are free again at once; the reservation stays, cancelled.
+#[tracing::instrument(skip_all, fields(reservation_id = id, caller_id = caller.id))]
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Reservation>> {
+    let mut tx = state.db.begin().await?;
+    let outcome = sqlx::query!(
+        r#"with target as (
+               select r.id, r.user_id, r.status, s.starts_at > now() as upcoming
+               from reservations r join screenings s on s.id = r.screening_id
+               where r.id = $1 and ($2 or r.user_id = $3)
+               for update of r
+           ),
+           cancelled as (
+               update reservations r set status = 'cancelled', cancelled_at = now()
+               from target
+               where r.id = target.id and target.status = 'active' and target.upcoming
+               returning r.id
+           ),
+           freed as (
+               update reservation_items set active = false
+               where reservation_id in (select id from cancelled)
+           )
+           select target.status as "status: Status", target.upcoming as "upcoming!",
+                  exists (select 1 from cancelled) as "cancelled!"
+           from target"#,
+        id,
+        caller.role.is_staff(),
+        caller.id,
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound("reservation"))?;
+    if !outcome.cancelled {
+        return Err(if outcome.status == Status::Cancelled {
+            Error::conflict(
+                "reservation_cancelled",
+                "the reservation is already cancelled",
+            )
+        } else {
+            Error::conflict("screening_started", "the screening has already started")
+        });
+    }
+    let reservation = fetch(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("reservation"))?;
+    tx.commit().await?;
+    tracing::info!("reservation cancelled");
+    Ok(Json(reservation))
+}
