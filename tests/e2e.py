@@ -134,7 +134,44 @@ def flow():
     listed = expect("list cashiers", *call("GET", "/users?role=cashier", token=admin["access_token"]), 200)
     assert any(u["id"] == user["id"] for u in listed["items"]), listed
     expect("a user may not list users", *call("GET", "/users", token=rotated["access_token"]), 403)
+
+    # The catalogue, the schedule and a booking, each served by its own function at the same
+    # base URL.
+    token = admin["access_token"]
+    genre = expect("create a genre", *call("POST", "/genres", {"title": "Noir " + secrets.token_hex(3)}, token=token), 201)
+    film = expect("create a film", *call("POST", "/films", {
+        "title": "E2E " + secrets.token_hex(4), "age_rating": "PG-13", "duration_minutes": 95,
+        "release_year": 2024, "genre_ids": [genre["id"]]}, token=token), 201)
+    listed = expect("list films by genre", *call("GET", f"/films?genre_id={genre['id']}"), 200)
+    assert [f["id"] for f in listed["items"]] == [film["id"]], listed
+    starts_at = time.strftime("%Y-%m-%dT%H:%M:00+00:00", time.gmtime(time.time() + 86400 * 30 + secrets.randbelow(86400 * 300)))
+    screening = expect("schedule a screening", *call("POST", "/screenings", {
+        "film_id": film["id"], "hall_id": 4, "starts_at": starts_at, "base_price": "10.00"}, token=token), 201)
+    assert screening["seats_free"] == 70, screening
+    seats = expect("seat map", *call("GET", f"/screenings/{screening['id']}/seats/"), 200)
+    assert seats[0]["price"] == "15.20", seats[0]
+
+    customer = login_new_customer(sensitive)
+    booking = expect("book two seats", *call("POST", "/reservations", {
+        "ticket_ids": [seats[0]["ticket_id"], seats[1]["ticket_id"]]}, token=customer), 201)
+    assert booking["total_price"] == "30.40", booking
+    expect("the same seat again", *call("POST", "/reservations", {"ticket_ids": [seats[1]["ticket_id"]]}, token=admin["access_token"]), 409)
+    reserved = expect("seat map shows the booking", *call("GET", f"/screenings/{screening['id']}/seats?status=reserved"), 200)
+    assert [s["ticket_id"] for s in reserved] == [seats[0]["ticket_id"], seats[1]["ticket_id"]], reserved
+    expect("cancel", *call("POST", f"/reservations/{booking['id']}/cancel", token=customer), 200)
+    expect("the seat is free again", *call("POST", "/reservations", {"ticket_ids": [seats[1]["ticket_id"]]}, token=customer), 201)
     return sensitive
+
+
+def login_new_customer(sensitive):
+    password = "Cust#" + secrets.token_hex(8)
+    sensitive.append(password)
+    username = "cust_" + secrets.token_hex(4)
+    expect("register a customer", *call("POST", "/auth/register", {
+        "username": username, "password": password, "confirm_password": password, "full_name": "Cine Goer"}), 201)
+    tokens = expect("customer login", *call("POST", "/auth/login", {"username": username, "password": password}), 200)
+    sensitive += [tokens["access_token"], tokens["refresh_token"]]
+    return tokens["access_token"]
 
 
 def main():
@@ -153,6 +190,9 @@ def main():
         log = handle.read()
     if "local mode" in log:
         sys.exit("FAIL the functions ran in local mode instead of reading Secrets Manager")
+    for function in ("auth", "films", "screenings", "reservations"):
+        if f'function="{function}"' not in log:
+            sys.exit(f"FAIL the {function} function was never started by the watch router; see {LOG}")
     if "signed in" not in log:
         sys.exit(f"FAIL the function logs were not captured; see {LOG}")
     leaked = [value[:6] + "…" for value in sensitive if value in log]
