@@ -64,12 +64,12 @@ migrate: ## Apply migrations to $DATABASE_URL and create the dev admin if no adm
 TEST_DB_SERVER := $(PG_SERVER)
 
 .PHONY: test
-test: tools ## Everything CI runs: unit, router, contract, emulator, end-to-end, template checks
+test: tools ## Everything CI runs: unit, router, contract, emulator, end-to-end, template and .sqlx checks
 	@server=$$(DATABASE_URL='$(TEST_DB_SERVER)/cinema_test' scripts/dev-db.sh); server=$${server%/*}; \
 	$(MAKE) --no-print-directory test-all TEST_DB_SERVER="$$server"
 
 .PHONY: test-all
-test-all: fmt-check template-check
+test-all: fmt-check template-check sqlx-check
 	@trap 'kill $$(cat target/moto.pid 2>/dev/null) 2>/dev/null || true' EXIT; \
 	mkdir -p target; \
 	moto_server -H 127.0.0.1 -p $(EMULATOR_PORT) > target/moto.log 2>&1 & echo $$! > target/moto.pid; \

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use sqlx::PgPool;
 
-pub use auth::{Admin, AuthKeys, AuthUser, MaybeAuthUser, Role, Staff};
+pub use auth::{Admin, AuthKeys, AuthUser, MaybeAuthUser, Role};
 pub use config::{ApiConfig, Settings};
 pub use db::MIGRATOR;
 pub use error::{Error, FieldError, Result, ResultExt};

@@ -203,6 +203,44 @@ pub async fn invoke_api_gateway(router: Router, event: &str) -> Value {
     serde_json::to_value(response).expect("a serializable Lambda response")
 }
 
+/// Reads the API Gateway event fixture `tests/events/<name>.json` of the crate at
+/// `manifest_dir`, fills in its `{{placeholders}}`, and invokes `router` with it. Returns the
+/// status, the decoded JSON body and the headers of the Lambda response.
+pub async fn invoke_fixture(
+    router: Router,
+    manifest_dir: &str,
+    name: &str,
+    replacements: &[(&str, &str)],
+) -> (i64, Value, Value) {
+    let path = format!("{manifest_dir}/tests/events/{name}.json");
+    let mut event =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {path}: {e}"));
+    for (key, value) in replacements {
+        event = event.replace(key, value);
+    }
+    let response = invoke_api_gateway(router, &event).await;
+    let status = response["statusCode"].as_i64().expect("a status code");
+    (
+        status,
+        lambda_response_body(&response),
+        response["headers"].clone(),
+    )
+}
+
+/// Awaits spawned requests and returns their responses in order.
+pub async fn join_all<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        out.push(task.await.expect("a request task panicked"));
+    }
+    out
+}
+
+/// How many of `statuses` are `status`.
+pub fn count_status(statuses: &[StatusCode], status: StatusCode) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
+}
+
 /// The body of a Lambda response document, decoded (base64 when flagged) and parsed as JSON.
 pub fn lambda_response_body(response: &Value) -> Value {
     use base64::Engine as _;

@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 use shared::Role;
-use shared::testing::{PASSWORD, TestApp};
+use shared::testing::{PASSWORD, TestApp, count_status, join_all};
 use sqlx::PgPool;
 
 fn app(pool: PgPool) -> TestApp {
@@ -168,34 +168,18 @@ async fn twenty_simultaneous_registrations_of_one_username_create_one_user(pool:
                 .status
         })
     });
-    let statuses: Vec<StatusCode> = futures_join(attempts).await;
+    let statuses: Vec<StatusCode> = join_all(attempts.collect()).await;
     assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CREATED)
-            .count(),
+        count_status(&statuses, StatusCode::CREATED),
         1,
         "{statuses:?}"
     );
     assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CONFLICT)
-            .count(),
+        count_status(&statuses, StatusCode::CONFLICT),
         19,
         "{statuses:?}"
     );
     assert_eq!(user_count(&app).await, 1);
-}
-
-async fn futures_join<T: Send + 'static>(
-    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
-) -> Vec<T> {
-    let mut out = Vec::new();
-    for handle in handles.collect::<Vec<_>>() {
-        out.push(handle.await.expect("task"));
-    }
-    out
 }
 
 // ---- login ----
@@ -315,12 +299,8 @@ async fn a_refresh_token_used_twice_at_once_works_once(pool: PgPool) {
                 .status
         })
     });
-    let statuses = futures_join(attempts).await;
-    assert_eq!(
-        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
-        1,
-        "{statuses:?}"
-    );
+    let statuses = join_all(attempts.collect()).await;
+    assert_eq!(count_status(&statuses, StatusCode::OK), 1, "{statuses:?}");
     assert!(
         statuses
             .iter()

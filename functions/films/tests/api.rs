@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
 use shared::Role;
-use shared::testing::{TestApp, count_statements};
+use shared::testing::{TestApp, count_statements, count_status, join_all};
 use sqlx::PgPool;
 
 struct Catalogue {
@@ -343,15 +343,9 @@ async fn simultaneous_films_with_one_title_create_one(pool: PgPool) {
             })
         })
         .collect();
-    let mut statuses = Vec::new();
-    for attempt in attempts {
-        statuses.push(attempt.await.expect("task"));
-    }
+    let statuses = join_all(attempts).await;
     assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CREATED)
-            .count(),
+        count_status(&statuses, StatusCode::CREATED),
         1,
         "{statuses:?}"
     );

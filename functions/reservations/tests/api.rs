@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
 use shared::Role;
-use shared::testing::{TestApp, TestResponse, count_statements};
+use shared::testing::{TestApp, TestResponse, count_statements, join_all};
 use sqlx::PgPool;
 
 struct Cinema {
@@ -179,8 +179,7 @@ async fn a_hundred_customers_racing_for_one_seat_get_it_once(pool: PgPool) {
         .collect();
     let mut created = 0;
     let mut conflicts = 0;
-    for task in tasks {
-        let response = task.await.expect("task");
+    for response in join_all(tasks).await {
         match response.status {
             StatusCode::CREATED => created += 1,
             StatusCode::CONFLICT => {
@@ -491,8 +490,7 @@ async fn concurrent_requests_with_one_key_book_once(pool: PgPool) {
         })
         .collect();
     let mut bodies = Vec::new();
-    for task in tasks {
-        let response = task.await.expect("task");
+    for response in join_all(tasks).await {
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
         bodies.push(response.body);
     }

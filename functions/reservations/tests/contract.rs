@@ -1,27 +1,8 @@
 //! Real API Gateway HTTP API (payload v2) events, fed through `lambda_http` into the Router.
 
-use serde_json::Value;
 use shared::Role;
-use shared::testing::{TestApp, invoke_api_gateway, lambda_response_body};
+use shared::testing::{TestApp, invoke_fixture};
 use sqlx::PgPool;
-
-fn event(name: &str, replacements: &[(&str, &str)]) -> String {
-    let path = format!("{}/tests/events/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    let mut text = std::fs::read_to_string(path).expect("fixture");
-    for (key, value) in replacements {
-        text = text.replace(key, value);
-    }
-    text
-}
-
-async fn invoke(app: &TestApp, name: &str, replacements: &[(&str, &str)]) -> (i64, Value, Value) {
-    let response = invoke_api_gateway(app.router.clone(), &event(name, replacements)).await;
-    (
-        response["statusCode"].as_i64().expect("status"),
-        lambda_response_body(&response),
-        response["headers"].clone(),
-    )
-}
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn api_gateway_events_book_and_cancel(pool: PgPool) {
@@ -45,16 +26,29 @@ async fn api_gateway_events_book_and_cancel(pool: PgPool) {
         ("{{token}}", token.as_str()),
         ("{{ticket}}", ticket.as_str()),
     ];
-    let (status, reservation, _) = invoke(&app, "book_with_key", &replacements).await;
+    let (status, reservation, _) = invoke_fixture(
+        app.router.clone(),
+        env!("CARGO_MANIFEST_DIR"),
+        "book_with_key",
+        &replacements,
+    )
+    .await;
     assert_eq!(status, 201, "{reservation}");
     assert_eq!(reservation["total_price"], "15.00");
-    let (status, replay, headers) = invoke(&app, "book_with_key", &replacements).await;
+    let (status, replay, headers) = invoke_fixture(
+        app.router.clone(),
+        env!("CARGO_MANIFEST_DIR"),
+        "book_with_key",
+        &replacements,
+    )
+    .await;
     assert_eq!((status, &replay), (201, &reservation));
     assert_eq!(headers["idempotent-replayed"], "true");
 
     let id = reservation["id"].to_string();
-    let (status, cancelled, _) = invoke(
-        &app,
+    let (status, cancelled, _) = invoke_fixture(
+        app.router.clone(),
+        env!("CARGO_MANIFEST_DIR"),
         "cancel_path",
         &[("{{token}}", &token), ("{{id}}", &id)],
     )

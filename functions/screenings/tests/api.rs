@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use shared::Role;
-use shared::testing::{TestApp, count_statements};
+use shared::testing::{TestApp, count_statements, count_status, join_all};
 use sqlx::PgPool;
 
 struct Schedule {
@@ -314,23 +314,14 @@ async fn twenty_admins_racing_for_one_hall_schedule_one_screening(pool: PgPool) 
             })
         })
         .collect();
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.expect("task"));
-    }
+    let statuses = join_all(tasks).await;
     assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CREATED)
-            .count(),
+        count_status(&statuses, StatusCode::CREATED),
         1,
         "{statuses:?}"
     );
     assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CONFLICT)
-            .count(),
+        count_status(&statuses, StatusCode::CONFLICT),
         19,
         "{statuses:?}"
     );

@@ -1,26 +1,8 @@
 //! Real API Gateway HTTP API (payload v2) events, fed through `lambda_http` into the Router.
 
-use serde_json::Value;
 use shared::Role;
-use shared::testing::{TestApp, invoke_api_gateway, lambda_response_body};
+use shared::testing::{TestApp, invoke_fixture};
 use sqlx::PgPool;
-
-fn event(name: &str, replacements: &[(&str, &str)]) -> String {
-    let path = format!("{}/tests/events/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    let mut text = std::fs::read_to_string(path).expect("fixture");
-    for (key, value) in replacements {
-        text = text.replace(key, value);
-    }
-    text
-}
-
-async fn invoke(app: &TestApp, name: &str, replacements: &[(&str, &str)]) -> (i64, Value) {
-    let response = invoke_api_gateway(app.router.clone(), &event(name, replacements)).await;
-    (
-        response["statusCode"].as_i64().expect("status"),
-        lambda_response_body(&response),
-    )
-}
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn api_gateway_events_reach_the_schedule(pool: PgPool) {
@@ -34,8 +16,9 @@ async fn api_gateway_events_reach_the_schedule(pool: PgPool) {
     .expect("film");
     let starts_at = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
 
-    let (status, screening) = invoke(
-        &app,
+    let (status, screening, _) = invoke_fixture(
+        app.router.clone(),
+        env!("CARGO_MANIFEST_DIR"),
         "create_screening",
         &[
             ("{{token}}", &admin),
@@ -47,7 +30,13 @@ async fn api_gateway_events_reach_the_schedule(pool: PgPool) {
     assert_eq!(status, 201, "{screening}");
     let id = screening["id"].to_string();
 
-    let (status, seats) = invoke(&app, "seat_map_path_query", &[("{{id}}", &id)]).await;
+    let (status, seats, _) = invoke_fixture(
+        app.router.clone(),
+        env!("CARGO_MANIFEST_DIR"),
+        "seat_map_path_query",
+        &[("{{id}}", &id)],
+    )
+    .await;
     assert_eq!(status, 200, "{seats}");
     assert_eq!(seats.as_array().map(Vec::len), Some(70));
     assert_eq!(seats[0]["price"], "15.20");
