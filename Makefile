@@ -18,6 +18,7 @@ DEV_JWT_SECRET    ?= local-development-signing-key-never-used-in-aws
 EMULATOR_PORT     ?= 5005
 EMULATOR_ENV      := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 SQLX_CLI_VERSION  := 0.8.6
+FUNCTIONS         := auth films screenings reservations migrate
 
 .PHONY: help
 help: ## List the targets
@@ -120,9 +121,16 @@ template-check: tools
 lint: fmt-check template-check ## rustfmt, clippy (warnings are errors), cfn-lint, sam validate
 	cargo clippy --workspace --all-targets -- -D warnings
 
+# ---------------------------------------------------------------- benchmarks
+
+.PHONY: bench
+bench: tools ## Booking throughput at 32 concurrent clients (wrk), with a no-double-booking check
+	@command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk); }
+	bench/booking.sh
+
 # ---------------------------------------------------------------- build and deploy
 
 .PHONY: build
 build: tools ## Build every function for Lambda (release, arm64) into target/lambda/<function>/
 	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
-	cargo lambda build --release --arm64 --workspace
+	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))

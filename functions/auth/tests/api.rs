@@ -618,3 +618,25 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin(pool: PgPool) {
         .expect("count");
     assert_eq!(admins, 1);
 }
+
+#[tokio::test]
+async fn an_unreachable_database_is_a_503_with_our_body() {
+    // Nothing listens on port 1: every connection attempt fails fast.
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_secs(1))
+        .connect_lazy("postgres://postgres@127.0.0.1:1/cinema")
+        .expect("lazy pool");
+    let app = TestApp::new(pool, auth::router);
+    let token = app.token(1, Role::User);
+    let response = app.get("/users/me", Some(&token)).await;
+    response.expect_error(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
+    assert_eq!(response.body["detail"], "service temporarily unavailable");
+    let login = app
+        .post(
+            "/auth/login",
+            None,
+            json!({"username": "ada", "password": "x"}),
+        )
+        .await;
+    login.expect_error(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
+}
