@@ -47,7 +47,7 @@ dev: tools ## Run the whole API locally at http://127.0.0.1:9000 (migrates and c
 	$(MAKE) --no-print-directory migrate DATABASE_URL="$$url"; \
 	echo; \
 	echo "  Cinema API   http://127.0.0.1:$(DEV_PORT)"; \
-	echo "  Database     $$url"; \
+	echo "  Database     $$(echo "$$url" | sed -E 's#//([^:/@]+):[^@]*@#//\1:***@#')"; \
 	echo "  Dev admin    $(DEV_ADMIN_USER) / $(DEV_ADMIN_PASSWORD)"; \
 	echo "  Sign in      curl -s -X POST http://127.0.0.1:$(DEV_PORT)/auth/login -d 'username=$(DEV_ADMIN_USER)&password=$(DEV_ADMIN_PASSWORD)'"; \
 	echo "  (each function compiles on its first request)"; \

@@ -452,6 +452,12 @@ mod tests {
     fn the_cost_12_dummy_hash_is_a_cost_12_hash() {
         assert!(DUMMY_HASH_COST_12.starts_with("$2b$12$"));
         assert_eq!(DUMMY_HASH_COST_12.len(), 60);
+        // It must decode, or checking an unknown user would return at once and show that
+        // the user does not exist.
+        assert_eq!(
+            bcrypt::verify("anything", DUMMY_HASH_COST_12).ok(),
+            Some(false)
+        );
     }
 
     #[test]

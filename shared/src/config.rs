@@ -78,6 +78,14 @@ impl Settings {
                 reason: "must be between 4 and 31".into(),
             });
         }
+        let db_pool_max = number(env, "DB_POOL_MAX_CONNECTIONS", 2)?;
+        if db_pool_max < 2 {
+            // A booking that loses a race for a seat reads who won on a second connection.
+            return Err(ConfigError::Invalid {
+                name: "DB_POOL_MAX_CONNECTIONS",
+                reason: "must be at least 2".into(),
+            });
+        }
         Ok(Self {
             access_token_ttl: Duration::from_secs(number(env, "ACCESS_TOKEN_TTL_SECONDS", 900)?),
             refresh_token_ttl: Duration::from_secs(number(
@@ -86,7 +94,7 @@ impl Settings {
                 30 * 24 * 3600,
             )?),
             bcrypt_cost,
-            db_pool_max: number(env, "DB_POOL_MAX_CONNECTIONS", 2)?,
+            db_pool_max,
             db_acquire_timeout: Duration::from_secs(number(env, "DB_ACQUIRE_TIMEOUT_SECONDS", 5)?),
         })
     }

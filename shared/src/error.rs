@@ -180,6 +180,16 @@ impl From<sqlx::Error> for Error {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_) => Self::Unavailable(error),
+            // The server went away mid-session (failover, restart: class 08, 57P01–57P03) or
+            // refused the credentials (28P01, e.g. mid-rotation): unavailable, not a bug.
+            sqlx::Error::Database(ref db)
+                if db.code().is_some_and(|code| {
+                    code.starts_with("08")
+                        || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "28P01")
+                }) =>
+            {
+                Self::Unavailable(error)
+            }
             // Values PostgreSQL refuses (a NUL in text, a number or date out of range) are the
             // client's fault; validation catches them first, this keeps them from ever being 500s.
             sqlx::Error::Database(ref db)
@@ -202,6 +212,16 @@ impl From<sqlx::Error> for Error {
                 Self::conflict(
                     "concurrent_update",
                     "another request changed the same data at the same time; try again",
+                )
+            }
+            // Any other integrity violation a handler did not map by name (a row deleted or
+            // added by a concurrent request between checks): a conflict with the current state.
+            sqlx::Error::Database(ref db)
+                if db.code().is_some_and(|code| code.starts_with("23")) =>
+            {
+                Self::conflict(
+                    "conflict",
+                    "the request conflicts with the current state of the data",
                 )
             }
             other => Self::Internal(other.into()),

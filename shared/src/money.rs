@@ -6,6 +6,10 @@ use serde::{Deserialize, Deserializer};
 /// The largest amount a `NUMERIC(10,2)` column holds.
 pub const MAX_AMOUNT: Decimal = Decimal::from_parts(1_410_065_407, 2, 0, false, 2); // 99999999.99
 
+/// The largest base price of a seat: with the largest surcharge (500 %) a seat then costs at
+/// most 5,999,999.94, and a booking of ten seats still fits in `NUMERIC(10,2)`.
+pub const MAX_PRICE: Decimal = Decimal::from_parts(99_999_999, 0, 0, false, 2); // 999999.99
+
 /// An amount as a client sends it: a JSON string (`"525.00"`, preferred) or a number.
 /// Anything else — `"NaN"`, `"1e400"`, words — does not deserialize.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,14 +33,14 @@ impl<'de> Deserialize<'de> for Amount {
     }
 }
 
-/// The problem with a price, if any: from 0 to 99999999.99, at most two decimal places.
+/// The problem with a base price, if any: from 0 to 999999.99, at most two decimal places.
 pub fn price_problem(amount: Decimal) -> Option<String> {
     if amount.is_sign_negative() && !amount.is_zero() {
         Some("must not be negative".into())
     } else if amount.normalize().scale() > 2 {
         Some("must have at most two decimal places".into())
-    } else if amount > MAX_AMOUNT {
-        Some(format!("must be at most {MAX_AMOUNT}"))
+    } else if amount > MAX_PRICE {
+        Some(format!("must be at most {MAX_PRICE}"))
     } else {
         None
     }
@@ -80,7 +84,9 @@ mod tests {
         assert_eq!(MAX_AMOUNT.to_string(), "99999999.99");
         assert_eq!(price_problem(d("0")), None);
         assert_eq!(price_problem(d("525.00")), None);
-        assert_eq!(price_problem(d("99999999.99")), None);
+        assert_eq!(MAX_PRICE.to_string(), "999999.99");
+        assert_eq!(price_problem(d("999999.99")), None);
+        assert!(price_problem(d("1000000.00")).is_some());
         assert_eq!(price_problem(d("1.500")), None, "trailing zeros are fine");
         assert!(price_problem(d("-0.01")).is_some());
         assert!(price_problem(d("0.001")).is_some());

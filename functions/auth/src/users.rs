@@ -122,14 +122,23 @@ pub(crate) async fn change_role(
     Json(body): Json<RoleChange>,
 ) -> Result<Json<User>> {
     let mut tx = state.db.begin().await?;
-    // Locking every admin row (and the target) serialises concurrent demotions: two admins
-    // demoting each other at once cannot both see "another admin is left".
+    // Locking every admin row (and the target, and the caller) serialises concurrent
+    // demotions: two admins demoting each other at once cannot both see "another admin is
+    // left". The caller's role is read from the database, not the token: an admin demoted a
+    // minute ago still holds a token that says admin, and must not promote themself back.
     let locked = sqlx::query!(
-        r#"select id, role as "role: Role" from users where id = $1 or role = 'admin' for update"#,
-        id
+        r#"select id, role as "role: Role" from users where id = $1 or id = $2 or role = 'admin' for update"#,
+        id,
+        admin.id
     )
     .fetch_all(&mut *tx)
     .await?;
+    if !locked
+        .iter()
+        .any(|row| row.id == admin.id && row.role == Role::Admin)
+    {
+        return Err(Error::Forbidden);
+    }
     let current = locked
         .iter()
         .find(|row| row.id == id)

@@ -288,6 +288,31 @@ pub(crate) async fn update(
 ) -> Result<Json<Film>> {
     let changes = body.parse(false)?;
     let mut tx = state.db.begin().await?;
+    if let Some(duration) = changes.duration_minutes {
+        // A screening's end is its start plus the film's duration, fixed when it was scheduled
+        // (and the overlap rule relies on it): a film with screenings keeps its duration.
+        // Scheduling locks the film, so the check (its own statement, after the lock) sees
+        // every screening.
+        let current = sqlx::query_scalar!(
+            "select duration_minutes from films where id = $1 for update",
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::NotFound("film"))?;
+        let scheduled = sqlx::query_scalar!(
+            r#"select exists (select 1 from screenings where film_id = $1) as "exists!""#,
+            id
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if scheduled && current != duration {
+            return Err(Error::conflict(
+                "film_has_screenings",
+                "the duration of a film with screenings cannot change",
+            ));
+        }
+    }
     sqlx::query_scalar!(
         "update films set
              title = coalesce($2, title),

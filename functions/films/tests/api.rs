@@ -783,5 +783,19 @@ async fn a_film_with_screenings_cannot_be_deleted(pool: PgPool) {
         .delete(&format!("/films/{}", film["id"]), Some(&c.admin))
         .await
         .expect_error(StatusCode::CONFLICT, "film_has_screenings");
+    // Its screenings end at start + duration: the duration is fixed while they exist.
+    let uri = format!("/films/{}", film["id"]);
+    c.app
+        .patch(&uri, Some(&c.admin), json!({"duration_minutes": 200}))
+        .await
+        .expect_error(StatusCode::CONFLICT, "film_has_screenings");
+    c.app
+        .patch(
+            &uri,
+            Some(&c.admin),
+            json!({"duration_minutes": 121, "title": "Heat (1995)"}),
+        )
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(c.count("films").await, 1);
 }

@@ -128,6 +128,8 @@ async fn book(db: &mut PgConnection, pool: &PgPool, booking: &Booking) -> Result
                     insert into reservation_items (reservation_id, ticket_id, row_number, seat_number, price)
                     select reservation.id, seats.id, seats.row_number, seats.seat_number, seats.price
                     from reservation, seats
+                    -- One order for every booking, so overlapping bookings wait, not deadlock.
+                    order by seats.id
                 )
            select (select id from reservation) as reservation_id,
                   unknown as "unknown!", screenings as "screenings!", customer_role as "customer_role: Role",
@@ -141,11 +143,25 @@ async fn book(db: &mut PgConnection, pool: &PgPool, booking: &Booking) -> Result
     .await;
     let outcome = match outcome {
         Ok(outcome) => outcome,
-        // Lost a race for a seat: another booking committed it between our check and insert.
+        // Lost a race for a seat: another booking committed it between our check and insert
+        // (or, booking overlapping seats, the database broke a deadlock between the two).
         Err(sqlx::Error::Database(e))
-            if e.constraint() == Some("reservation_items_active_ticket_key") =>
+            if e.constraint() == Some("reservation_items_active_ticket_key")
+                || e.code().as_deref() == Some("40P01") =>
         {
             return Err(seats_taken(taken_now(&booking.ticket_ids, pool).await?));
+        }
+        // A seat withdrawn, or its screening deleted, while this booking was being made.
+        Err(sqlx::Error::Database(e))
+            if matches!(
+                e.constraint(),
+                Some("reservation_items_ticket_id_fkey" | "reservations_screening_id_fkey")
+            ) =>
+        {
+            return Err(Error::invalid(
+                "ticket_ids",
+                "these tickets are no longer on sale",
+            ));
         }
         Err(e) => return Err(e.into()),
     };
@@ -200,8 +216,15 @@ fn seats_taken(ticket_ids: Vec<i64>) -> Error {
     }
 }
 
-fn created(reservation: &Reservation) -> Response {
-    (StatusCode::CREATED, Json(reservation)).into_response()
+/// Books and reads the reservation back as the API shows it.
+async fn book_and_read(
+    db: &mut PgConnection,
+    pool: &PgPool,
+    booking: &Booking,
+) -> Result<Reservation> {
+    let id = book(db, pool, booking).await?;
+    tracing::info!(reservation_id = id, "seats booked");
+    fetch(db, id).await?.ok_or(Error::NotFound("reservation"))
 }
 
 /// `POST /reservations`.
@@ -216,12 +239,8 @@ pub(crate) async fn create(
     let booking = Booking::parse(body, caller)?;
     let Some(key) = key else {
         let mut conn = state.db.acquire().await?;
-        let id = book(&mut conn, &state.db, &booking).await?;
-        let reservation = fetch(&mut conn, id)
-            .await?
-            .ok_or(Error::NotFound("reservation"))?;
-        tracing::info!(reservation_id = id, "seats booked");
-        return Ok(created(&reservation));
+        let reservation = book_and_read(&mut conn, &state.db, &booking).await?;
+        return Ok((StatusCode::CREATED, Json(reservation)).into_response());
     };
 
     // With a key, the claim on it, the booking and the stored answer commit together. A
@@ -261,20 +280,42 @@ pub(crate) async fn create(
             .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
         return Ok(response);
     }
-    let id = book(&mut tx, &state.db, &booking).await?;
-    let reservation = fetch(&mut tx, id)
-        .await?
-        .ok_or(Error::NotFound("reservation"))?;
-    let stored = serde_json::to_value(&reservation).map_err(|e| Error::Internal(e.into()))?;
+    // The booking runs in a savepoint: if it fails with a 4xx, that answer is the one the key
+    // keeps (a retry gets the same 409, not a booking of whatever is free by then).
+    let outcome = {
+        let mut attempt = sqlx::Connection::begin(&mut *tx).await?;
+        match book_and_read(&mut attempt, &state.db, &booking).await {
+            Ok(reservation) => attempt.commit().await.map(|()| Ok(reservation))?,
+            Err(error) => attempt.rollback().await.map(|()| Err(error))?,
+        }
+    };
+    let (status, body) = match outcome {
+        Ok(reservation) => (
+            StatusCode::CREATED,
+            serde_json::to_value(&reservation).map_err(|e| Error::Internal(e.into()))?,
+        ),
+        Err(error) if error.status().is_client_error() => {
+            let status = error.status();
+            let bytes = axum::body::to_bytes(error.into_response().into_body(), usize::MAX)
+                .await
+                .map_err(|e| Error::Internal(anyhow::anyhow!("reading an error body: {e}")))?;
+            (
+                status,
+                serde_json::from_slice(&bytes).map_err(|e| Error::Internal(e.into()))?,
+            )
+        }
+        // A 5xx is not an answer to keep: the whole request, claim included, rolls back.
+        Err(error) => return Err(error),
+    };
     sqlx::query!(
-        "update idempotency_keys set status_code = 201, response = $3 where user_id = $1 and key = $2",
+        "update idempotency_keys set status_code = $3, response = $4 where user_id = $1 and key = $2",
         caller.id,
         key,
-        stored,
+        i32::from(status.as_u16()),
+        body,
     )
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    tracing::info!(reservation_id = id, "seats booked");
-    Ok(created(&reservation))
+    Ok((status, Json(body)).into_response())
 }

@@ -414,8 +414,8 @@ async fn a_booking_takes_two_statements_or_four_with_a_key(pool: PgPool) {
     response.expect(StatusCode::CREATED);
     assert_eq!(plain, 2, "booking + reading it back");
     assert_eq!(
-        keyed, 5,
-        "claim + booking + reading it back + storing the answer, and COMMIT"
+        keyed, 6,
+        "claim + booking + reading it back + storing the answer, and RELEASE SAVEPOINT + COMMIT"
     );
 }
 
@@ -467,16 +467,31 @@ async fn a_repeated_request_returns_the_first_answer_and_books_nothing(pool: PgP
         .expect("request");
     c.app.raw(bobs).await.expect(StatusCode::CREATED);
 
-    // A failed request leaves its key unused, so a retry is tried for real.
+    // A refused request is an answer too: its retry gets the same 409, even once the seat is
+    // free, and the key cannot be spent on another booking.
     let taken = c
         .app
         .raw(keyed(&c, "order-2", json!({"ticket_ids": [c.tickets[8]]})))
         .await;
     taken.expect_error(StatusCode::CONFLICT, "seats_taken");
+    sqlx::query("update reservation_items set active = false")
+        .execute(c.app.db())
+        .await
+        .expect("free all");
+    let retry = c
+        .app
+        .raw(keyed(&c, "order-2", json!({"ticket_ids": [c.tickets[8]]})))
+        .await;
+    assert_eq!(
+        (retry.status, &retry.body),
+        (StatusCode::CONFLICT, &taken.body)
+    );
+    assert_eq!(retry.headers["idempotent-replayed"], "true");
     c.app
         .raw(keyed(&c, "order-2", json!({"ticket_ids": [c.tickets[9]]})))
         .await
-        .expect(StatusCode::CREATED);
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
+    assert_eq!(c.reservations().await, 2);
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]

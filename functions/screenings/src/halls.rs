@@ -184,18 +184,25 @@ pub(crate) async fn update(
     // Locking the hall first makes a concurrent `POST /screenings` for it wait (it locks the
     // hall too), so the screening check below cannot miss one.
     let current = sqlx::query!(
-        r#"select rows, seats_per_row, exists (select 1 from screenings where hall_id = $1) as "has_screenings!"
-           from halls where id = $1 for update"#,
+        "select rows, seats_per_row from halls where id = $1 for update",
         id
     )
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(Error::NotFound("hall"))?;
+    // A statement of its own, so its snapshot is taken after the lock: a screening committed
+    // while this request waited for the hall is seen.
+    let has_screenings = sqlx::query_scalar!(
+        r#"select exists (select 1 from screenings where hall_id = $1) as "exists!""#,
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     let layout_changes = changes.rows.is_some_and(|r| r != current.rows)
         || changes
             .seats_per_row
             .is_some_and(|s| s != current.seats_per_row);
-    if layout_changes && current.has_screenings {
+    if layout_changes && has_screenings {
         return Err(Error::conflict(
             "hall_has_screenings",
             "the layout of a hall with screenings cannot change",

@@ -103,8 +103,21 @@ async fn fetch(db: &mut PgConnection, id: i64) -> Result<Option<Screening>> {
 pub(crate) struct ScreeningFilter {
     film_id: Option<i64>,
     hall_id: Option<i64>,
+    #[serde(default, deserialize_with = "query_timestamp")]
     from: Option<DateTime<FixedOffset>>,
+    #[serde(default, deserialize_with = "query_timestamp")]
     to: Option<DateTime<FixedOffset>>,
+}
+
+/// An RFC 3339 timestamp in a query string. An offset's `+` left unescaped in a URL arrives
+/// as a space (`…T18:00:00 02:00`); it can only have meant `+`.
+fn query_timestamp<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DateTime<FixedOffset>>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    DateTime::parse_from_rfc3339(&text.replace(' ', "+"))
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom("must be an RFC 3339 timestamp with an offset"))
 }
 
 /// `GET /screenings?film_id=&hall_id=&from=&to=`: by start time; `from` ≤ start < `to`.
@@ -197,12 +210,22 @@ fn overlap() -> Error {
     )
 }
 
+/// How far ahead screenings may be scheduled.
+const MAX_YEARS_AHEAD: i64 = 5;
+
 fn check_start(checks: &mut Checks, starts_at: Option<DateTime<FixedOffset>>) {
-    checks.check(
-        "starts_at",
-        starts_at.is_some_and(|s| s <= Utc::now()),
-        "must be in the future",
-    );
+    let now = Utc::now();
+    checks
+        .check(
+            "starts_at",
+            starts_at.is_some_and(|s| s <= now),
+            "must be in the future",
+        )
+        .check(
+            "starts_at",
+            starts_at.is_some_and(|s| s > now + chrono::Duration::days(365 * MAX_YEARS_AHEAD)),
+            "must be at most 5 years ahead",
+        );
 }
 
 /// `POST /screenings` (admin): the screening and a ticket for every seat of its hall, in one
@@ -229,7 +252,7 @@ pub(crate) async fn create(
 
     let mut tx = state.db.begin().await?;
     let created = sqlx::query!(
-        r#"with film as (select id, duration_minutes from films where id = $1),
+        r#"with film as (select id, duration_minutes from films where id = $1 for share),
                 hall as (select id, rows, seats_per_row from halls where id = $2 for no key update),
                 screening as (
                     insert into screenings (film_id, hall_id, starts_at, ends_at, base_price)
@@ -252,7 +275,12 @@ pub(crate) async fn create(
     )
     .fetch_one(&mut *tx)
     .await
-    .on_constraint("screenings_no_overlap", overlap)?;
+    .on_constraint("screenings_no_overlap", overlap)
+    .map_err(|e| match e {
+        // The film was deleted while this screening was being scheduled.
+        Error::Conflict { code: "conflict", .. } => Error::invalid("film_id", "no such film"),
+        other => other,
+    })?;
     let Some(id) = created.screening_id else {
         let mut checks = Checks::new();
         checks

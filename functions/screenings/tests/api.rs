@@ -355,6 +355,17 @@ async fn bad_screenings_get_a_4xx_and_write_nothing(pool: PgPool) {
         ("base_price", json!("-5.00"), "negative price"),
         ("base_price", json!("123456789012"), "12-digit price"),
         ("base_price", json!("1.005"), "three decimals"),
+        (
+            "base_price",
+            json!("1000000.00"),
+            "over the largest base price",
+        ),
+        ("starts_at", json!("+262142-12-31T23:59:59Z"), "year 262142"),
+        (
+            "starts_at",
+            json!(in_hours(24 * 365 * 6)),
+            "six years ahead",
+        ),
     ];
     for (field, value, case) in cases {
         let response = s
@@ -433,6 +444,16 @@ async fn screenings_are_listed_by_start_with_filters(pool: PgPool) {
     assert_eq!(
         (ids(&window), window["total"].clone()),
         (vec![id(&middle)], json!(1))
+    );
+    // An offset's "+" sent unescaped arrives as a space, and still means "+".
+    let unescaped = in_hours(36).replace(':', "%3A");
+    let later = s
+        .app
+        .get(&format!("/screenings?from={unescaped}"), None)
+        .await;
+    assert_eq!(
+        ids(&later.expect(StatusCode::OK).clone()),
+        [id(&middle), id(&late)]
     );
     let paged = s
         .app
