@@ -58,6 +58,20 @@ impl Page {
             offset: self.offset,
         }
     }
+
+    /// Builds the envelope from the rows of a page query. Page queries join the count to the
+    /// page (`from (select count(*) …) t left join lateral (… limit … offset …) on true`), so
+    /// that one round trip answers both and a row arrives even when the page is empty: its
+    /// item columns are then null, and `item` returns `None` for it.
+    pub fn collect<R, T>(
+        self,
+        rows: Vec<R>,
+        total: impl Fn(&R) -> i64,
+        item: impl FnMut(R) -> Option<T>,
+    ) -> Paginated<T> {
+        let total = rows.first().map_or(0, total);
+        self.wrap(rows.into_iter().filter_map(item).collect(), total)
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Page {

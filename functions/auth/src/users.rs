@@ -92,10 +92,10 @@ pub(crate) async fn list(
     )
     .fetch_all(&state.db)
     .await?;
-    let total = rows.first().map_or(0, |row| row.total);
-    let items = rows
-        .into_iter()
-        .filter_map(|row| {
+    Ok(Json(page.collect(
+        rows,
+        |row| row.total,
+        |row| {
             Some(User {
                 id: row.id?,
                 username: row.username?,
@@ -103,9 +103,8 @@ pub(crate) async fn list(
                 role: row.role?,
                 created_at: row.created_at?,
             })
-        })
-        .collect();
-    Ok(Json(page.wrap(items, total)))
+        },
+    )))
 }
 
 #[derive(Deserialize)]

@@ -220,10 +220,10 @@ pub(crate) async fn list(
     )
     .fetch_all(&state.db)
     .await?;
-    let total = rows.first().map_or(0, |row| row.total);
-    let items = rows
-        .into_iter()
-        .filter_map(|row| {
+    Ok(Json(page.collect(
+        rows,
+        |row| row.total,
+        |row| {
             Some(Film {
                 id: row.id?,
                 title: row.title?,
@@ -233,9 +233,8 @@ pub(crate) async fn list(
                 release_year: row.release_year?,
                 genres: row.genres?.0,
             })
-        })
-        .collect();
-    Ok(Json(page.wrap(items, total)))
+        },
+    )))
 }
 
 /// `GET /films/{id}`.

@@ -62,17 +62,16 @@ pub(crate) async fn list(
     )
     .fetch_all(&state.db)
     .await?;
-    let total = rows.first().map_or(0, |row| row.total);
-    let items = rows
-        .into_iter()
-        .filter_map(|row| {
+    Ok(Json(page.collect(
+        rows,
+        |row| row.total,
+        |row| {
             Some(Genre {
                 id: row.id?,
                 title: row.title?,
             })
-        })
-        .collect();
-    Ok(Json(page.wrap(items, total)))
+        },
+    )))
 }
 
 /// `GET /genres/{id}`.

@@ -52,10 +52,10 @@ pub(crate) async fn list(
     )
     .fetch_all(&state.db)
     .await?;
-    let total = rows.first().map_or(0, |row| row.total);
-    let items = rows
-        .into_iter()
-        .filter_map(|r| {
+    Ok(Json(page.collect(
+        rows,
+        |row| row.total,
+        |r| {
             Some(Reservation::from(Row {
                 id: r.id?,
                 status: r.status?,
@@ -76,9 +76,8 @@ pub(crate) async fn list(
                 hall_name: r.hall_name?,
                 tickets: r.tickets?,
             }))
-        })
-        .collect();
-    Ok(Json(page.wrap(items, total)))
+        },
+    )))
 }
 
 /// `GET /reservations/{id}`: the owner or staff; for anyone else it does not exist.

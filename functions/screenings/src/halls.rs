@@ -113,10 +113,10 @@ pub(crate) async fn list(
     )
     .fetch_all(&state.db)
     .await?;
-    let total = rows.first().map_or(0, |row| row.total);
-    let items = rows
-        .into_iter()
-        .filter_map(|row| {
+    Ok(Json(page.collect(
+        rows,
+        |row| row.total,
+        |row| {
             Some(Hall {
                 id: row.id?,
                 name: row.name?,
@@ -125,9 +125,8 @@ pub(crate) async fn list(
                 rows: row.rows?,
                 seats_per_row: row.seats_per_row?,
             })
-        })
-        .collect();
-    Ok(Json(page.wrap(items, total)))
+        },
+    )))
 }
 
 /// `GET /halls/{id}`.

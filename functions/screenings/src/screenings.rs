@@ -158,10 +158,10 @@ pub(crate) async fn list(
     )
     .fetch_all(&state.db)
     .await?;
-    let total = rows.first().map_or(0, |row| row.total);
-    let items = rows
-        .into_iter()
-        .filter_map(|r| {
+    Ok(Json(page.collect(
+        rows,
+        |row| row.total,
+        |r| {
             Some(Screening::from(Row {
                 id: r.id?,
                 starts_at: r.starts_at?,
@@ -177,9 +177,8 @@ pub(crate) async fn list(
                 seats_total: r.seats_total?,
                 seats_free: r.seats_free?,
             }))
-        })
-        .collect();
-    Ok(Json(page.wrap(items, total)))
+        },
+    )))
 }
 
 /// `GET /screenings/{id}`.

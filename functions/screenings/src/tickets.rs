@@ -115,10 +115,10 @@ pub(crate) async fn list(
     )
     .fetch_all(&state.db)
     .await?;
-    let total = rows.first().map_or(0, |row| row.total);
-    let items = rows
-        .into_iter()
-        .filter_map(|r| {
+    Ok(Json(page.collect(
+        rows,
+        |row| row.total,
+        |r| {
             Some(Ticket {
                 id: r.ticket_id?,
                 screening_id: r.screening_id?,
@@ -128,9 +128,8 @@ pub(crate) async fn list(
                 price: r.price?,
                 status: SeatStatus::of(r.reserved?),
             })
-        })
-        .collect();
-    Ok(Json(page.wrap(items, total)))
+        },
+    )))
 }
 
 async fn fetch(db: &sqlx::PgPool, id: i64) -> Result<Option<Ticket>> {
