@@ -116,6 +116,7 @@ fmt-check:
 template-check: tools
 	cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template-file template.yaml
+	$(VENV)/bin/python tests/route_parity.py
 
 .PHONY: lint
 lint: fmt-check template-check ## rustfmt, clippy (warnings are errors), cfn-lint, sam validate
