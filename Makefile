@@ -131,6 +131,12 @@ bench: tools ## Booking throughput at 32 concurrent clients (wrk), with a no-dou
 
 # ---------------------------------------------------------------- build and deploy
 
+STACK ?= cinema
+
+.PHONY: migrate-remote
+migrate-remote: tools ## Run the deployed migrate function once (stack $STACK) and print its report
+	sam remote invoke MigrateFunction --stack-name $(STACK) --event '{}'
+
 .PHONY: build
 build: tools ## Build every function for Lambda (release, arm64) into target/lambda/<function>/
 	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu

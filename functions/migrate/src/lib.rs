@@ -5,6 +5,8 @@
 //! transaction, under sqlx's advisory lock), and the admin is created only while no admin
 //! exists.
 
+pub mod custom_resource;
+
 use serde::Serialize;
 use shared::config::AdminCredentials;
 use shared::users::NewUser;

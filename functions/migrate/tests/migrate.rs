@@ -73,3 +73,69 @@ async fn an_existing_account_with_the_admin_username_is_never_promoted(pool: PgP
     assert!(error.to_string().contains("taken"), "{error}");
     assert!(admins(&pool).await.is_empty());
 }
+
+#[tokio::test]
+async fn the_answer_to_cloudformation_is_put_to_the_response_url() {
+    use migrate::custom_resource::Request;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    // A one-shot HTTP server standing in for the pre-signed S3 URL.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!(
+        "http://{}/stack-events/answer?X-Amz-Signature=abc",
+        listener.local_addr().expect("addr")
+    );
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.expect("accept");
+        let mut received = Vec::new();
+        let mut buffer = [0u8; 4096];
+        loop {
+            let n = socket.read(&mut buffer).await.expect("read");
+            received.extend_from_slice(&buffer[..n]);
+            let text = String::from_utf8_lossy(&received).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().expect("length"))
+                    })
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    socket
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                        .await
+                        .expect("write");
+                    return text;
+                }
+            }
+        }
+    });
+    let request = Request::from_event(&serde_json::json!({
+        "RequestType": "Create", "ResponseURL": url, "StackId": "stack", "RequestId": "request-1",
+        "LogicalResourceId": "SchemaMigration"
+    }))
+    .expect("request");
+    let answer = request.answer(Err("relation already exists".into()));
+    migrate::custom_resource::send(&request.response_url, &answer)
+        .await
+        .expect("sent");
+
+    let received = server.await.expect("server");
+    let (head, body) = received.split_once("\r\n\r\n").expect("http");
+    assert!(
+        head.starts_with("PUT /stack-events/answer?X-Amz-Signature=abc HTTP/1.1"),
+        "{head}"
+    );
+    assert!(
+        head.to_ascii_lowercase().contains("content-type: \r\n"),
+        "signed for an empty content type: {head}"
+    );
+    let body: serde_json::Value = serde_json::from_str(body).expect("json");
+    assert_eq!(body["Status"], "FAILED");
+    assert_eq!(body["Reason"], "relation already exists");
+    assert_eq!(body["RequestId"], "request-1");
+}

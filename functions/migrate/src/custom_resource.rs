@@ -1,0 +1,170 @@
+//! Running as a CloudFormation custom resource, so that every deploy migrates the schema
+//! before the API functions are updated, and a failed migration fails the deploy.
+//!
+//! CloudFormation invokes the function with a request and waits for the answer at the
+//! request's pre-signed `ResponseURL` (an HTTPS `PUT`), not for the invocation's result.
+//! An answer that never arrives keeps the stack waiting for an hour, so one is always sent.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The schema is one resource whatever happens to the stack: the id never changes, so an
+/// update never makes CloudFormation "replace" (and then delete) it.
+const PHYSICAL_RESOURCE_ID: &str = "cinema-database-schema";
+
+/// What CloudFormation asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum RequestType {
+    /// The stack was created.
+    Create,
+    /// The stack was updated (the migrate function's code, and so its migrations, changed).
+    Update,
+    /// The stack is being deleted: the data outlives it; nothing is done.
+    Delete,
+}
+
+/// A custom resource request (the fields this function uses).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Request {
+    /// Create, Update or Delete.
+    pub request_type: RequestType,
+    /// Where the answer goes.
+    #[serde(rename = "ResponseURL")]
+    pub response_url: String,
+    /// Echoed back.
+    pub stack_id: String,
+    /// Echoed back.
+    pub request_id: String,
+    /// Echoed back.
+    pub logical_resource_id: String,
+}
+
+/// The answer CloudFormation reads.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Response {
+    /// `SUCCESS` or `FAILED`.
+    pub status: &'static str,
+    /// Why it failed (shown in the stack's events), or a summary.
+    pub reason: String,
+    /// Always the same id.
+    pub physical_resource_id: &'static str,
+    /// From the request.
+    pub stack_id: String,
+    /// From the request.
+    pub request_id: String,
+    /// From the request.
+    pub logical_resource_id: String,
+    /// The migration report, readable with `Fn::GetAtt`.
+    pub data: Value,
+}
+
+impl Request {
+    /// Reads a custom resource request out of an invocation's payload, if it is one.
+    pub fn from_event(event: &Value) -> Option<Self> {
+        serde_json::from_value(event.clone()).ok()
+    }
+
+    /// The answer to this request, from what the migration did (or why it failed).
+    pub fn answer(&self, outcome: Result<Value, String>) -> Response {
+        let (status, reason, data) = match outcome {
+            Ok(report) => ("SUCCESS", "schema migrated".to_owned(), report),
+            Err(error) => ("FAILED", error, Value::Object(Default::default())),
+        };
+        Response {
+            status,
+            reason,
+            physical_resource_id: PHYSICAL_RESOURCE_ID,
+            stack_id: self.stack_id.clone(),
+            request_id: self.request_id.clone(),
+            logical_resource_id: self.logical_resource_id.clone(),
+            data,
+        }
+    }
+}
+
+/// `PUT`s the answer to the request's pre-signed URL (HTTPS in AWS; plain HTTP in tests).
+pub async fn send(url: &str, response: &Response) -> anyhow::Result<()> {
+    let body = serde_json::to_vec(response)?;
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
+    let request = http::Request::put(url)
+        // The URL is signed for an empty content type.
+        .header(http::header::CONTENT_TYPE, "")
+        .header(http::header::CONTENT_LENGTH, body.len())
+        .body(Full::new(Bytes::from(body)))?;
+    let answer = client.request(request).await?;
+    anyhow::ensure!(
+        answer.status().is_success(),
+        "CloudFormation's response URL answered {}",
+        answer.status()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request(kind: &str) -> Value {
+        json!({
+            "RequestType": kind,
+            "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:migrate",
+            "ResponseURL": "https://cloudformation-custom-resource-response.s3.amazonaws.com/x",
+            "StackId": "arn:aws:cloudformation:eu-west-1:123456789012:stack/cinema/1",
+            "RequestId": "5d478078-13e9-baf0-464a-7ef285ecc786",
+            "LogicalResourceId": "SchemaMigration",
+            "ResourceType": "Custom::SchemaMigration",
+            "ResourceProperties": {"CodeVersion": "3"}
+        })
+    }
+
+    #[test]
+    fn custom_resource_requests_are_recognised_and_other_events_are_not() {
+        let create = Request::from_event(&request("Create")).expect("a request");
+        assert_eq!(create.request_type, RequestType::Create);
+        assert_eq!(
+            Request::from_event(&request("Delete")).map(|r| r.request_type),
+            Some(RequestType::Delete)
+        );
+        assert!(Request::from_event(&json!({})).is_none());
+        assert!(Request::from_event(&json!({"RequestType": "Create"})).is_none());
+    }
+
+    #[test]
+    fn answers_echo_the_request_and_say_why_they_failed() {
+        let request = Request::from_event(&request("Update")).expect("a request");
+        let ok = request.answer(Ok(json!({"applied": [4]})));
+        assert_eq!(ok.status, "SUCCESS");
+        assert_eq!(ok.physical_resource_id, PHYSICAL_RESOURCE_ID);
+        assert_eq!(ok.request_id, "5d478078-13e9-baf0-464a-7ef285ecc786");
+        assert_eq!(ok.data, json!({"applied": [4]}));
+        let failed = request.answer(Err("migration 4 failed".into()));
+        assert_eq!(
+            (failed.status, failed.reason.as_str()),
+            ("FAILED", "migration 4 failed")
+        );
+        let wire = serde_json::to_value(&failed).expect("json");
+        for key in [
+            "Status",
+            "Reason",
+            "PhysicalResourceId",
+            "StackId",
+            "RequestId",
+            "LogicalResourceId",
+            "Data",
+        ] {
+            assert!(wire.get(key).is_some(), "{key} missing from {wire}");
+        }
+    }
+}
