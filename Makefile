@@ -117,6 +117,8 @@ template-check: tools
 	cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template-file template.yaml
 	$(VENV)/bin/python tests/route_parity.py
+	$(VENV)/bin/python scripts/sam-package.py --dry-run > /dev/null
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template-file .aws-sam/build/template.yaml
 
 .PHONY: lint
 lint: fmt-check template-check ## rustfmt, clippy (warnings are errors), cfn-lint, sam validate
@@ -141,3 +143,11 @@ migrate-remote: tools ## Run the deployed migrate function once (stack $STACK) a
 build: tools ## Build every function for Lambda (release, arm64) into target/lambda/<function>/
 	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
+
+.PHONY: package
+package: build ## Lay the arm64 binaries out for sam deploy (.aws-sam/build), as sam build would
+	$(VENV)/bin/python scripts/sam-package.py
+
+.PHONY: deploy
+deploy: package ## Build once, then sam deploy (guided the first time: it writes samconfig.toml)
+	@if [ -f samconfig.toml ]; then sam deploy; else sam deploy --guided --capabilities CAPABILITY_IAM; fi

@@ -267,8 +267,10 @@ fn database_from_secret(secret: DbSecret, env: &impl Env) -> Result<PgConnectOpt
             reason: "not a PostgreSQL sslmode".into(),
         })?,
     };
+    // `DB_HOST` points the API functions at RDS Proxy while the secret names the cluster.
+    let host = env.var("DB_HOST").unwrap_or(secret.host);
     Ok(PgConnectOptions::new_without_pgpass()
-        .host(&secret.host)
+        .host(&host)
         .port(secret.port)
         .username(&secret.username)
         .password(secret.password.expose_secret())

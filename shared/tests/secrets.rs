@@ -96,6 +96,14 @@ async fn migrate_config_reads_the_admin_secret() {
     ];
     let config = MigrateConfig::load(&env).await.expect("config");
     assert_eq!(config.database.get_port(), 5433);
+    assert_eq!(config.database.get_host(), "db.internal");
+    // Behind RDS Proxy, the API functions keep the secret but connect to the proxy.
+    let proxied = [
+        ("DB_SECRET_ARN", db_arn.as_str()),
+        ("DB_HOST", "proxy.internal"),
+    ];
+    let behind_proxy = MigrateConfig::load(&proxied).await.expect("config");
+    assert_eq!(behind_proxy.database.get_host(), "proxy.internal");
     let admin = config.first_admin.expect("admin");
     assert_eq!(admin.username, "root");
     assert_eq!(admin.password.expose_secret(), "Adm1n#Secret");

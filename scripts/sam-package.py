@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Lays out what `make build` compiled the way `sam build` would, so that `sam deploy` ships
+those binaries without SAM rebuilding the workspace once per function.
+
+For every function of template.yaml built with `rust-cargolambda`, copies
+target/lambda/<Binary>/bootstrap to .aws-sam/build/<LogicalId>/bootstrap and writes
+.aws-sam/build/template.yaml with CodeUri pointing there (the file `sam deploy` reads by
+default). With --dry-run, placeholders stand in for missing binaries (to validate the layout
+and the generated template without an arm64 build).
+"""
+import pathlib
+import shutil
+import sys
+
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BUILD = ROOT / ".aws-sam" / "build"
+
+
+class Tagged(yaml.YAMLObject):
+    """A CloudFormation short tag (!Ref, !Sub, ...), kept as it was."""
+
+    def __init__(self, tag, value):
+        self.tag, self.value = tag, value
+
+
+def construct(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return Tagged("!" + suffix, value)
+
+
+def represent(dumper, data):
+    if isinstance(data.value, list):
+        return dumper.represent_sequence(data.tag, data.value)
+    if isinstance(data.value, dict):
+        return dumper.represent_mapping(data.tag, data.value)
+    return dumper.represent_scalar(data.tag, data.value)
+
+
+yaml.SafeLoader.add_multi_constructor("!", construct)
+yaml.SafeDumper.add_representer(Tagged, represent)
+
+
+def main():
+    dry_run = "--dry-run" in sys.argv
+    template = yaml.safe_load((ROOT / "template.yaml").read_text())
+    shutil.rmtree(BUILD, ignore_errors=True)
+    BUILD.mkdir(parents=True)
+    for logical_id, resource in template["Resources"].items():
+        metadata = resource.get("Metadata", {})
+        if resource.get("Type") != "AWS::Serverless::Function" or metadata.get("BuildMethod") != "rust-cargolambda":
+            continue
+        binary = metadata["BuildProperties"]["Binary"]
+        source = ROOT / "target" / "lambda" / binary / "bootstrap"
+        target = BUILD / logical_id
+        target.mkdir()
+        if source.exists():
+            shutil.copy2(source, target / "bootstrap")
+        elif dry_run:
+            (target / "bootstrap").write_text("placeholder\n")
+        else:
+            sys.exit(f"{source.relative_to(ROOT)} is missing: run make build first")
+        resource["Properties"]["CodeUri"] = logical_id
+        del resource["Metadata"]
+        print(f"{logical_id}: {binary} ({(target / 'bootstrap').stat().st_size} bytes)")
+    template.get("Globals", {}).get("Function", {}).pop("CodeUri", None)
+    (BUILD / "template.yaml").write_text(yaml.safe_dump(template, sort_keys=False, width=120))
+    print(f"wrote {(BUILD / 'template.yaml').relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
