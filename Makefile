@@ -77,6 +77,8 @@ test-all: fmt-check template-check sqlx-check
 	for _ in $$(seq 50); do curl -s -o /dev/null http://127.0.0.1:$(EMULATOR_PORT)/ && break; sleep 0.2; done; \
 	echo "== cargo test (a fresh database per test)"; \
 	$(EMULATOR_ENV) DATABASE_URL='$(TEST_DB_SERVER)/cinema_test' cargo test --workspace -- --include-ignored; \
+	echo "== Lambda packages (release, arm64)"; \
+	$(MAKE) --no-print-directory package; \
 	echo "== end to end"; \
 	$(MAKE) --no-print-directory e2e-run TEST_DB_SERVER='$(TEST_DB_SERVER)'
 

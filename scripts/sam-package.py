@@ -61,6 +61,10 @@ def main():
         target = BUILD / logical_id
         target.mkdir()
         if source.exists():
+            header = source.read_bytes()[:20]
+            # An ELF executable for aarch64 (e_machine 183), as provided.al2023 on arm64 runs.
+            if header[:4] != b"\x7fELF" or int.from_bytes(header[18:20], "little") != 183:
+                sys.exit(f"{source.relative_to(ROOT)} is not an arm64 executable: run make build")
             shutil.copy2(source, target / "bootstrap")
         elif dry_run:
             (target / "bootstrap").write_text("placeholder\n")
