@@ -3,9 +3,6 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 
-/// The largest amount a `NUMERIC(10,2)` column holds.
-pub const MAX_AMOUNT: Decimal = Decimal::from_parts(1_410_065_407, 2, 0, false, 2); // 99999999.99
-
 /// The largest base price of a seat: with the largest surcharge (500 %) a seat then costs at
 /// most 5,999,999.94, and a booking of ten seats still fits in `NUMERIC(10,2)`.
 pub const MAX_PRICE: Decimal = Decimal::from_parts(99_999_999, 0, 0, false, 2); // 999999.99
@@ -46,13 +43,6 @@ pub fn price_problem(amount: Decimal) -> Option<String> {
     }
 }
 
-/// Two decimal places, as money is shown.
-pub fn cents(amount: Decimal) -> Decimal {
-    let mut amount = amount;
-    amount.rescale(2);
-    amount
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,7 +71,6 @@ mod tests {
     #[test]
     fn prices_are_bounded_to_numeric_10_2() {
         let d = |s: &str| Decimal::from_str(s).expect("decimal");
-        assert_eq!(MAX_AMOUNT.to_string(), "99999999.99");
         assert_eq!(price_problem(d("0")), None);
         assert_eq!(price_problem(d("525.00")), None);
         assert_eq!(MAX_PRICE.to_string(), "999999.99");
@@ -92,6 +81,5 @@ mod tests {
         assert!(price_problem(d("0.001")).is_some());
         assert!(price_problem(d("100000000.00")).is_some());
         assert!(price_problem(d("999999999999")).is_some(), "12 digits");
-        assert_eq!(cents(d("5")).to_string(), "5.00");
     }
 }

@@ -20,6 +20,14 @@ fn registration(username: &str) -> Value {
     })
 }
 
+async fn stored_role(app: &TestApp, id: i64) -> Role {
+    sqlx::query_scalar("select role from users where id = $1")
+        .bind(id)
+        .fetch_one(app.db())
+        .await
+        .expect("role")
+}
+
 async fn user_count(app: &TestApp) -> i64 {
     sqlx::query_scalar("select count(*) from users")
         .fetch_one(app.db())
@@ -493,12 +501,7 @@ async fn an_admin_promotes_a_user_to_cashier(pool: PgPool) {
         )
         .await;
     assert_eq!(body.expect(StatusCode::OK)["role"], "cashier");
-    let stored: Role = sqlx::query_scalar("select role from users where id = $1")
-        .bind(id)
-        .fetch_one(app.db())
-        .await
-        .expect("role");
-    assert_eq!(stored, Role::Cashier);
+    assert_eq!(stored_role(&app, id).await, Role::Cashier);
     // /users/me reads the database, so the new role shows at once.
     assert_eq!(
         app.get("/users/me", Some(&user_token)).await.body["role"],
@@ -545,12 +548,7 @@ async fn changing_a_role_is_for_admins_and_checks_its_input(pool: PgPool) {
     app.get("/nowhere", None)
         .await
         .expect_error(StatusCode::NOT_FOUND, "not_found");
-    let stored: Role = sqlx::query_scalar("select role from users where id = $1")
-        .bind(id)
-        .fetch_one(app.db())
-        .await
-        .expect("role");
-    assert_eq!(stored, Role::User);
+    assert_eq!(stored_role(&app, id).await, Role::User);
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
@@ -564,12 +562,7 @@ async fn the_last_admin_cannot_be_demoted(pool: PgPool) {
     )
     .await
     .expect_error(StatusCode::CONFLICT, "last_admin");
-    let stored: Role = sqlx::query_scalar("select role from users where id = $1")
-        .bind(id)
-        .fetch_one(app.db())
-        .await
-        .expect("role");
-    assert_eq!(stored, Role::Admin);
+    assert_eq!(stored_role(&app, id).await, Role::Admin);
     // Keeping the role is fine.
     app.patch(
         &format!("/users/{id}/role"),
@@ -643,12 +636,7 @@ async fn a_demoted_admin_cannot_use_an_old_token_to_promote_themself_back(pool: 
     )
     .await
     .expect_error(StatusCode::FORBIDDEN, "forbidden");
-    let role: Role = sqlx::query_scalar("select role from users where id = $1")
-        .bind(former)
-        .fetch_one(app.db())
-        .await
-        .expect("role");
-    assert_eq!(role, Role::User);
+    assert_eq!(stored_role(&app, former).await, Role::User);
 }
 
 #[tokio::test]
