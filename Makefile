@@ -18,7 +18,7 @@ DEV_JWT_SECRET    ?= local-development-signing-key-never-used-in-aws
 EMULATOR_PORT     ?= 5005
 EMULATOR_ENV      := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 SQLX_CLI_VERSION  := 0.8.6
-FUNCTIONS         := auth films screenings reservations migrate
+FUNCTIONS         := auth films screenings reservations docs migrate
 
 .PHONY: help
 help: ## List the targets
@@ -70,7 +70,7 @@ test: tools ## Everything CI runs: unit, router, contract, emulator, end-to-end,
 	$(MAKE) --no-print-directory test-all TEST_DB_SERVER="$$server"
 
 .PHONY: test-all
-test-all: fmt-check template-check sqlx-check
+test-all: fmt-check template-check sqlx-check browser-tools
 	@trap 'kill $$(cat target/moto.pid 2>/dev/null) 2>/dev/null || true' EXIT; \
 	mkdir -p target; \
 	moto_server -H 127.0.0.1 -p $(EMULATOR_PORT) > target/moto.log 2>&1 & echo $$! > target/moto.pid; \
@@ -81,6 +81,13 @@ test-all: fmt-check template-check sqlx-check
 	$(MAKE) --no-print-directory package; \
 	echo "== end to end"; \
 	$(MAKE) --no-print-directory e2e-run TEST_DB_SERVER='$(TEST_DB_SERVER)'
+
+# Headless Chromium (Debian's) and Playwright's driver for the Swagger UI check.
+.PHONY: browser-tools
+browser-tools:
+	@command -v chromium >/dev/null || { apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; }
+	@[ -d tests/browser/node_modules/playwright-core ] || npm ci --prefix tests/browser --no-audit --no-fund --silent
 
 .PHONY: e2e-run
 e2e-run:

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """End to end: the functions under `cargo lambda watch`, real HTTP at one base URL,
 secrets from the local Secrets Manager emulator, and a check that the logs give nothing away.
+While the API runs: Schemathesis against its OpenAPI document (tests/fuzz.py), and Swagger UI
+in headless Chromium (tests/browser/docs.test.mjs).
 
 Run by `make e2e` (part of `make test`), which starts the emulator and migrates the database.
 Environment: DATABASE_HOST/PORT/NAME of a migrated database, AWS_ENDPOINT_URL of the emulator,
@@ -18,6 +20,8 @@ import urllib.parse
 import urllib.request
 
 import boto3
+
+import fuzz
 
 PORT = int(os.environ.get("E2E_PORT", "9100"))
 BASE = f"http://127.0.0.1:{PORT}"
@@ -102,6 +106,8 @@ def wait_until_up(watch, seconds=900):
 
 def flow():
     sensitive = []
+    document = expect("the OpenAPI document", *call("GET", "/openapi.json"), 200)
+    assert document["openapi"] == "3.1.0" and "/reservations" in document["paths"], document.keys()
     password = "E2e#" + secrets.token_hex(8)
     sensitive.append(password)
     username = "e2e_" + secrets.token_hex(4)
@@ -174,12 +180,49 @@ def login_new_customer(sensitive):
     return tokens["access_token"]
 
 
+def fuzz_tokens(sensitive):
+    """A customer's and an admin's access tokens for Schemathesis."""
+    customer = login_new_customer(sensitive)
+    admin_password = "Fuzz#" + secrets.token_hex(8)
+    sensitive.append(admin_password)
+    username = "fuzz_" + secrets.token_hex(4)
+    account = expect("register the fuzzing admin", *call("POST", "/auth/register", {
+        "username": username, "password": admin_password, "confirm_password": admin_password,
+        "full_name": "Fuzz Admin"}), 201)
+    first = expect("first admin login", *call("POST", "/auth/login", {
+        "username": os.environ["ADMIN_USERNAME"], "password": os.environ["ADMIN_PASSWORD"]}), 200)
+    sensitive += [first["access_token"], first["refresh_token"]]
+    expect("promote the fuzzing admin", *call("PATCH", f"/users/{account['id']}/role", {"role": "admin"},
+                                             token=first["access_token"]), 200)
+    admin = expect("fuzzing admin login", *call("POST", "/auth/login", {"username": username, "password": admin_password}), 200)
+    sensitive += [admin["access_token"], admin["refresh_token"]]
+    return [("user", customer), ("admin", admin["access_token"])]
+
+
+def browser():
+    """Swagger UI in headless Chromium: Authorize as the first admin, Try it out on /users/me."""
+    global checks
+    print("== Swagger UI in Chromium", flush=True)
+    finished = subprocess.run(["node", "tests/browser/docs.test.mjs"], env={
+        **os.environ, "BASE_URL": BASE, "DOCS_USERNAME": os.environ["ADMIN_USERNAME"],
+        "DOCS_PASSWORD": os.environ["ADMIN_PASSWORD"], "SCREENSHOT": "target/browser/swagger-ui.png"})
+    if finished.returncode != 0:
+        sys.exit("FAIL Swagger UI in Chromium; see above and target/browser/")
+    checks += 1
+
+
 def main():
+    global checks
     app_arn, db_arn, jwt_secret = create_secrets()
     watch = start_watch(app_arn, db_arn)
     try:
         wait_until_up(watch)
         sensitive = flow() + [jwt_secret]
+        if os.environ.get("E2E_FUZZ", "1") == "1":
+            fuzz.run(BASE, fuzz_tokens(sensitive), "target/fuzz")
+            checks += 1
+        if os.environ.get("E2E_BROWSER", "1") == "1":
+            browser()
     finally:
         os.killpg(watch.pid, signal.SIGTERM)
         try:
@@ -190,7 +233,7 @@ def main():
         log = handle.read()
     if "local mode" in log:
         sys.exit("FAIL the functions ran in local mode instead of reading Secrets Manager")
-    for function in ("auth", "films", "screenings", "reservations"):
+    for function in ("auth", "films", "screenings", "reservations", "docs"):
         if f'function="{function}"' not in log:
             sys.exit(f"FAIL the {function} function was never started by the watch router; see {LOG}")
     if "signed in" not in log:

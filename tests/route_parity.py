@@ -46,6 +46,8 @@ def router_routes():
         found = set()
         for match in re.finditer(r'\.route\(\s*"([^"]+)",\s*(.*?)\)\s*(?=\.route\(|;)', source, re.S):
             path, handlers = match.groups()
+            # axum's catch-all `{*name}` is API Gateway's greedy `{name+}`.
+            path = re.sub(r"\{\*(\w+)\}", r"{\1+}", path)
             for method in re.findall(r"\b(get|post|put|patch|delete)\(", handlers):
                 found.add((method.upper(), path))
         if found:

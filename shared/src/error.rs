@@ -13,7 +13,7 @@ use serde_json::Value;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// One invalid field of a request, as listed in a 422 body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// The field's name (a dotted path for nested fields, `ticket_ids[2]` for items).
     pub field: String,

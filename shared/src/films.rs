@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A film's age rating. Stored as the `age_rating` enum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[sqlx(type_name = "age_rating")]
 pub enum AgeRating {
     /// General audiences.
@@ -33,7 +33,7 @@ pub enum AgeRating {
 }
 
 /// A genre as it appears inside a film.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GenreRef {
     /// Id.
     pub id: i64,

@@ -19,3 +19,9 @@ pub async fn run_api(router: fn(AppState) -> Router) -> Result<(), lambda_http::
     let state = AppState::new(config);
     lambda_http::run(router(state)).await
 }
+
+/// Runs a function that needs neither secrets nor the database (the docs function).
+pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
+    init_tracing();
+    lambda_http::run(router).await
+}

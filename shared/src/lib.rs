@@ -11,6 +11,7 @@ pub mod films;
 pub mod http;
 pub mod lambda;
 pub mod money;
+pub mod openapi;
 pub mod pagination;
 #[cfg(feature = "test-util")]
 pub mod testing;

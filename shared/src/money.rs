@@ -30,6 +30,24 @@ impl<'de> Deserialize<'de> for Amount {
     }
 }
 
+impl utoipa::PartialSchema for Amount {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^-?[0-9]+(\.[0-9]+)?$"))
+                    .examples(["525.00"]),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .description(Some("A decimal amount: a string such as \"525.00\" (preferred) or a number"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Amount {}
+
 /// The problem with a base price, if any: from 0 to 999999.99, at most two decimal places.
 pub fn price_problem(amount: Decimal) -> Option<String> {
     if amount.is_sign_negative() && !amount.is_zero() {

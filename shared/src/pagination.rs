@@ -84,7 +84,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
 }
 
 /// One page of a list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Paginated<T> {
     /// The items of this page.
     pub items: Vec<T>,

@@ -205,7 +205,7 @@ pub async fn invoke_api_gateway(router: Router, event: &str) -> Value {
 
 /// Reads the API Gateway event fixture `tests/events/<name>.json` of the crate at
 /// `manifest_dir`, fills in its `{{placeholders}}`, and invokes `router` with it. Returns the
-/// status, the decoded JSON body and the headers of the Lambda response.
+/// status, the decoded body (JSON, or a JSON string when not JSON) and the headers of the Lambda response.
 pub async fn invoke_fixture(
     router: Router,
     manifest_dir: &str,
@@ -241,7 +241,8 @@ pub fn count_status(statuses: &[StatusCode], status: StatusCode) -> usize {
     statuses.iter().filter(|s| **s == status).count()
 }
 
-/// The body of a Lambda response document, decoded (base64 when flagged) and parsed as JSON.
+/// The body of a Lambda response document, decoded (base64 when flagged): JSON, or a JSON
+/// string when it is not JSON.
 pub fn lambda_response_body(response: &Value) -> Value {
     use base64::Engine as _;
     let raw = response["body"].as_str().unwrap_or_default();
@@ -255,7 +256,8 @@ pub fn lambda_response_body(response: &Value) -> Value {
     if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).expect("JSON body")
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
     }
 }
 

@@ -8,7 +8,7 @@ use crate::Role;
 use crate::validate::Checks;
 
 /// A user as the API returns it (never with the password hash).
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct User {
     /// Id.
     pub id: i64,

@@ -16,6 +16,27 @@ mod users;
 use axum::Router;
 use axum::routing::{get, patch, post};
 use shared::AppState;
+use shared::openapi::Common;
+
+/// The function's part of the API description.
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(
+    paths(
+        users::register,
+        sessions::login,
+        sessions::refresh,
+        sessions::logout,
+        users::list,
+        users::me,
+        users::change_role,
+    ),
+    modifiers(&Common),
+    tags(
+        (name = "auth", description = "Registration, sign-in and tokens"),
+        (name = "users", description = "Accounts and roles"),
+    ),
+)]
+pub struct ApiDoc;
 
 /// The function's Router.
 pub fn router(state: AppState) -> Router {

@@ -6,23 +6,33 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use shared::auth::{new_refresh_token, refresh_token_hash, verify_password};
 use shared::users::username_problem;
+use shared::openapi::JsonBody;
 use shared::{AppState, Error, Json, JsonOrForm, Result, Role};
+use utoipa::ToSchema;
 
-#[derive(Deserialize)]
+/// A username and password (Swagger UI's Authorize also sends `grant_type`, which is ignored).
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct Credentials {
     username: String,
+    #[schema(value_type = String, format = Password)]
     password: SecretString,
 }
 
-#[derive(Deserialize)]
+/// A refresh token from sign-in or an earlier refresh.
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct RefreshRequest {
+    #[schema(value_type = String)]
     refresh_token: SecretString,
 }
 
-#[derive(Serialize)]
+/// An access token for `Authorization: Bearer …` and a refresh token, usable once.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct TokenPair {
     access_token: String,
+    /// Always `bearer`.
+    #[schema(value_type = String, examples("bearer"))]
     token_type: &'static str,
+    /// Seconds until the access token expires.
     expires_in: u64,
     refresh_token: String,
 }
@@ -69,6 +79,18 @@ fn pair(state: &AppState, user_id: i64, role: Role, refresh: SecretString) -> Re
 ///
 /// An unknown username and a wrong password get the same 401 after the same bcrypt work,
 /// so the answer does not tell which usernames exist.
+#[utoipa::path(
+    post, path = "/auth/login", tag = "auth",
+    request_body(content(
+        (Credentials = "application/x-www-form-urlencoded"),
+        (Credentials = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Signed in", body = TokenPair),
+        (status = 401, description = "Incorrect username or password", body = shared::openapi::ErrorBody),
+        JsonBody,
+    ),
+)]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn login(
     State(state): State<AppState>,
@@ -95,6 +117,15 @@ pub(crate) async fn login(
 }
 
 /// `POST /auth/refresh`: trades a refresh token for a new pair; the old one stops working.
+#[utoipa::path(
+    post, path = "/auth/refresh", tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new pair; the old refresh token no longer works", body = TokenPair),
+        (status = 401, description = "The refresh token is unknown, used, revoked or expired", body = shared::openapi::ErrorBody),
+        JsonBody,
+    ),
+)]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn refresh(
     State(state): State<AppState>,
@@ -126,6 +157,11 @@ pub(crate) async fn refresh(
 
 /// `POST /auth/logout`: revokes the refresh token. Answers 204 whether or not the token
 /// was still valid, so it can be retried safely.
+#[utoipa::path(
+    post, path = "/auth/logout", tag = "auth",
+    request_body = RefreshRequest,
+    responses((status = 204, description = "The refresh token no longer works"), JsonBody),
+)]
 pub(crate) async fn logout(
     State(state): State<AppState>,
     Json(body): Json<RefreshRequest>,

@@ -5,21 +5,42 @@ use axum::http::StatusCode;
 use secrecy::SecretString;
 use serde::Deserialize;
 use shared::auth::hash_password;
+use shared::openapi::{BadQuery, ErrorBody, JsonBody, NotFound, PageParams, RoleOnly, SignedIn};
+use utoipa::{IntoParams, ToSchema};
 use shared::users::{NewUser, User};
 use shared::{
     Admin, AppState, AuthUser, Error, Json, Page, Paginated, Path, Query, Result, ResultExt, Role,
 };
 
-#[derive(Deserialize)]
+/// A new account.
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct Registration {
     // Optional here so that a body missing several fields hears about all of them at once.
+    /// 3–32 ASCII letters, digits, `_`, `.`, `-`; unique, whatever the case.
+    #[schema(value_type = String, required = true, min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]+$")]
     username: Option<String>,
+    /// 8–64 characters (at most 72 bytes) with a lowercase and an uppercase letter, a digit
+    /// and another character.
+    #[schema(value_type = String, required = true, format = Password, min_length = 8, max_length = 64)]
     password: Option<SecretString>,
+    /// The same password again.
+    #[schema(value_type = String, required = true, format = Password)]
     confirm_password: Option<SecretString>,
+    /// 2–100 characters: at least two words of letters, spaces, `-` and `'`.
+    #[schema(value_type = String, required = true, min_length = 2, max_length = 100)]
     full_name: Option<String>,
 }
 
 /// `POST /auth/register`: a new account with the `user` role.
+#[utoipa::path(
+    post, path = "/auth/register", tag = "auth",
+    request_body = Registration,
+    responses(
+        (status = 201, description = "Registered, with the `user` role", body = User),
+        (status = 409, description = "The username is taken", body = ErrorBody),
+        JsonBody,
+    ),
+)]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn register(
     State(state): State<AppState>,
@@ -51,6 +72,11 @@ pub(crate) async fn register(
 }
 
 /// `GET /users/me`: the caller.
+#[utoipa::path(
+    get, path = "/users/me", tag = "users",
+    security(("oauth2" = [])),
+    responses((status = 200, description = "The caller", body = User), SignedIn, NotFound),
+)]
 pub(crate) async fn me(State(state): State<AppState>, caller: AuthUser) -> Result<Json<User>> {
     sqlx::query_as!(
         User,
@@ -63,12 +89,20 @@ pub(crate) async fn me(State(state): State<AppState>, caller: AuthUser) -> Resul
     .ok_or(Error::NotFound("user"))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct UserFilter {
+    /// Only users with this role.
     role: Option<Role>,
 }
 
 /// `GET /users?role=`: every user, by id, one page at a time (admin).
+#[utoipa::path(
+    get, path = "/users", tag = "users",
+    params(PageParams, UserFilter),
+    security(("oauth2" = [])),
+    responses((status = 200, description = "One page of users, by id", body = Paginated<User>), RoleOnly, BadQuery),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     _: Admin,
@@ -107,12 +141,24 @@ pub(crate) async fn list(
     )))
 }
 
-#[derive(Deserialize)]
+/// The new role.
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct RoleChange {
     role: Role,
 }
 
 /// `PATCH /users/{id}/role`: promote or demote a user (admin). The last admin stays one.
+#[utoipa::path(
+    patch, path = "/users/{id}/role", tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    request_body = RoleChange,
+    security(("oauth2" = [])),
+    responses(
+        (status = 200, description = "The user with the new role", body = User),
+        (status = 409, description = "The last admin cannot be demoted", body = ErrorBody),
+        RoleOnly, NotFound, JsonBody,
+    ),
+)]
 #[tracing::instrument(skip_all, fields(target_user_id = id, admin_id = admin.id))]
 pub(crate) async fn change_role(
     State(state): State<AppState>,

@@ -5,12 +5,14 @@ use axum::http::StatusCode;
 use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 use shared::films::{AgeRating, GenreRef};
+use shared::openapi::{BadQuery, ErrorBody, JsonBody, NotFound, OptionalToken, PageParams, RoleOnly};
 use shared::validate::{Checks, contains_pattern, multiline_text, text};
 use shared::{
     Admin, AppState, Error, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result, ResultExt,
 };
 use sqlx::PgConnection;
 use sqlx::types::Json as Jsonb;
+use utoipa::{IntoParams, ToSchema};
 
 /// The screenings table refers to films with this foreign key: a film with screenings
 /// cannot be deleted.
@@ -18,7 +20,8 @@ const SCREENINGS_FILM_FK: &str = "screenings_film_id_fkey";
 /// The most genres one film may have.
 const MAX_GENRES: usize = 20;
 
-#[derive(Debug, Serialize)]
+/// A film with its genres.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Film {
     id: i64,
     title: String,
@@ -29,21 +32,35 @@ pub(crate) struct Film {
     genres: Vec<GenreRef>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct FilmFilter {
+    /// Only films whose title contains this, whatever the case.
     title: Option<String>,
+    /// Only films of this genre.
     genre_id: Option<i64>,
+    /// Only films with this rating.
     age_rating: Option<AgeRating>,
 }
 
-/// A film's fields as sent; absent fields are left alone by `PATCH`.
-#[derive(Deserialize)]
+/// A film's fields as sent. Creating needs `title`, `age_rating`, `duration_minutes` and
+/// `release_year`; `PATCH` changes only the fields given.
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct FilmBody {
+    /// 1–200 characters; unique, whatever the case.
+    #[schema(min_length = 1, max_length = 200)]
     title: Option<String>,
+    /// Up to 2,000 characters; line breaks allowed.
+    #[schema(max_length = 2000)]
     description: Option<String>,
     age_rating: Option<AgeRating>,
+    #[schema(minimum = 1, maximum = 600)]
     duration_minutes: Option<i64>,
+    /// From 1888 to next year.
+    #[schema(minimum = 1888)]
     release_year: Option<i64>,
+    /// The film's genres (at most 20); replaces the whole set.
+    #[schema(max_items = 20)]
     genre_ids: Option<Vec<i64>>,
 }
 
@@ -185,6 +202,12 @@ async fn replace_genres(db: &mut PgConnection, film_id: i64, ids: &[i64]) -> Res
 }
 
 /// `GET /films?title=&genre_id=&age_rating=`: films by title, with their genres, in one query.
+#[utoipa::path(
+    get, path = "/films", tag = "films",
+    params(PageParams, FilmFilter),
+    security((), ("oauth2" = [])),
+    responses((status = 200, description = "One page of films, by title", body = Paginated<Film>), OptionalToken, BadQuery),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     _: MaybeAuthUser,
@@ -238,6 +261,12 @@ pub(crate) async fn list(
 }
 
 /// `GET /films/{id}`.
+#[utoipa::path(
+    get, path = "/films/{id}", tag = "films",
+    params(("id" = i64, Path, description = "Film id")),
+    security((), ("oauth2" = [])),
+    responses((status = 200, description = "The film", body = Film), OptionalToken, NotFound),
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     _: MaybeAuthUser,
@@ -251,6 +280,16 @@ pub(crate) async fn get(
 }
 
 /// `POST /films` (admin): the film and its genres in one transaction.
+#[utoipa::path(
+    post, path = "/films", tag = "films",
+    request_body = FilmBody,
+    security(("oauth2" = [])),
+    responses(
+        (status = 201, description = "Created", body = Film),
+        (status = 409, description = "A film with this title exists", body = ErrorBody),
+        RoleOnly, JsonBody,
+    ),
+)]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -278,6 +317,17 @@ pub(crate) async fn create(
 }
 
 /// `PATCH /films/{id}` (admin): changes the fields given; `genre_ids` replaces the whole set.
+#[utoipa::path(
+    patch, path = "/films/{id}", tag = "films",
+    params(("id" = i64, Path, description = "Film id")),
+    request_body = FilmBody,
+    security(("oauth2" = [])),
+    responses(
+        (status = 200, description = "The changed film", body = Film),
+        (status = 409, description = "The title is taken, or the duration cannot change while the film has screenings", body = ErrorBody),
+        RoleOnly, NotFound, JsonBody,
+    ),
+)]
 #[tracing::instrument(skip_all, fields(film_id = id))]
 pub(crate) async fn update(
     State(state): State<AppState>,
@@ -340,6 +390,16 @@ pub(crate) async fn update(
 }
 
 /// `DELETE /films/{id}` (admin): refused while the film has screenings.
+#[utoipa::path(
+    delete, path = "/films/{id}", tag = "films",
+    params(("id" = i64, Path, description = "Film id")),
+    security(("oauth2" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 409, description = "The film has screenings", body = ErrorBody),
+        RoleOnly, NotFound,
+    ),
+)]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     _: Admin,

@@ -3,24 +3,32 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use shared::openapi::{BadQuery, ErrorBody, JsonBody, NotFound, OptionalToken, PageParams, RoleOnly};
 use shared::validate::{Checks, contains_pattern, text};
 use shared::{
     Admin, AppState, Error, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result, ResultExt,
 };
 
-#[derive(Debug, Serialize)]
+/// A genre.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Genre {
     id: i64,
     title: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct GenreFilter {
+    /// Only genres whose title contains this, whatever the case.
     title: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// A genre's title.
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct GenreBody {
+    /// 1–50 characters; unique, whatever the case.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 50)]
     title: Option<String>,
 }
 
@@ -42,6 +50,12 @@ fn parse_title(body: GenreBody) -> Result<String> {
 }
 
 /// `GET /genres?title=`: genres by title, a case-insensitive substring filter.
+#[utoipa::path(
+    get, path = "/genres", tag = "genres",
+    params(PageParams, GenreFilter),
+    security((), ("oauth2" = [])),
+    responses((status = 200, description = "One page of genres, by title", body = Paginated<Genre>), OptionalToken, BadQuery),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     _: MaybeAuthUser,
@@ -75,6 +89,12 @@ pub(crate) async fn list(
 }
 
 /// `GET /genres/{id}`.
+#[utoipa::path(
+    get, path = "/genres/{id}", tag = "genres",
+    params(("id" = i64, Path, description = "Genre id")),
+    security((), ("oauth2" = [])),
+    responses((status = 200, description = "The genre", body = Genre), OptionalToken, NotFound),
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     _: MaybeAuthUser,
@@ -88,6 +108,16 @@ pub(crate) async fn get(
 }
 
 /// `POST /genres` (admin).
+#[utoipa::path(
+    post, path = "/genres", tag = "genres",
+    request_body = GenreBody,
+    security(("oauth2" = [])),
+    responses(
+        (status = 201, description = "Created", body = Genre),
+        (status = 409, description = "A genre with this title exists", body = ErrorBody),
+        RoleOnly, JsonBody,
+    ),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     _: Admin,
@@ -106,6 +136,17 @@ pub(crate) async fn create(
 }
 
 /// `PATCH /genres/{id}` (admin): rename.
+#[utoipa::path(
+    patch, path = "/genres/{id}", tag = "genres",
+    params(("id" = i64, Path, description = "Genre id")),
+    request_body = GenreBody,
+    security(("oauth2" = [])),
+    responses(
+        (status = 200, description = "Renamed", body = Genre),
+        (status = 409, description = "A genre with this title exists", body = ErrorBody),
+        RoleOnly, NotFound, JsonBody,
+    ),
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     _: Admin,
@@ -127,6 +168,12 @@ pub(crate) async fn update(
 }
 
 /// `DELETE /genres/{id}` (admin): films simply lose the genre.
+#[utoipa::path(
+    delete, path = "/genres/{id}", tag = "genres",
+    params(("id" = i64, Path, description = "Genre id")),
+    security(("oauth2" = [])),
+    responses((status = 204, description = "Deleted"), RoleOnly, NotFound),
+)]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     _: Admin,

@@ -13,6 +13,30 @@ mod genres;
 use axum::Router;
 use axum::routing::get;
 use shared::AppState;
+use shared::openapi::Common;
+
+/// The function's part of the API description.
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(
+    paths(
+        genres::list,
+        genres::create,
+        genres::get,
+        genres::update,
+        genres::delete,
+        films::list,
+        films::create,
+        films::get,
+        films::update,
+        films::delete,
+    ),
+    modifiers(&Common),
+    tags(
+        (name = "genres", description = "Film genres"),
+        (name = "films", description = "The catalogue"),
+    ),
+)]
+pub struct ApiDoc;
 
 /// The function's Router.
 pub fn router(state: AppState) -> Router {

@@ -10,7 +10,9 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use shared::openapi::{ErrorBody, JsonBody, SignedIn};
 use shared::validate::Checks;
+use utoipa::ToSchema;
 use shared::{AppState, AuthUser, Error, Json, Result, Role};
 use sqlx::{PgConnection, PgPool};
 
@@ -21,9 +23,13 @@ const MAX_SEATS: usize = 10;
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-#[derive(Deserialize)]
+/// Seats to book, all of one screening.
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct BookingBody {
+    /// 1–10 distinct tickets of one screening.
+    #[schema(value_type = Vec<i64>, required = true, min_items = 1, max_items = 10)]
     ticket_ids: Option<Vec<i64>>,
+    /// The customer (cashiers and admins book for customers); a customer's own id by default.
     user_id: Option<i64>,
 }
 
@@ -228,6 +234,22 @@ async fn book_and_read(
 }
 
 /// `POST /reservations`.
+#[utoipa::path(
+    post, path = "/reservations", tag = "reservations",
+    params(
+        ("Idempotency-Key" = Option<String>, Header,
+         description = "1–255 visible ASCII characters. A repeat with the same key gets the first answer again, with `Idempotent-Replayed: true`"),
+    ),
+    request_body = BookingBody,
+    security(("oauth2" = [])),
+    responses(
+        (status = 201, description = "Booked", body = Reservation,
+         headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same key"))),
+        (status = 403, description = "A customer may book only for themself", body = ErrorBody),
+        (status = 409, description = "A seat is taken (`ticket_ids` lists which), the screening has started, or the customer is staff", body = ErrorBody),
+        SignedIn, JsonBody,
+    ),
+)]
 #[tracing::instrument(skip_all, fields(caller_id = caller.id))]
 pub(crate) async fn create(
     State(state): State<AppState>,

@@ -14,6 +14,21 @@ mod reservations;
 use axum::Router;
 use axum::routing::{get, post};
 use shared::AppState;
+use shared::openapi::Common;
+
+/// The function's part of the API description.
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(
+    paths(
+        reservations::list,
+        booking::create,
+        reservations::get,
+        reservations::cancel,
+    ),
+    modifiers(&Common),
+    tags((name = "reservations", description = "Booking seats, all or nothing")),
+)]
+pub struct ApiDoc;
 
 /// The function's Router.
 pub fn router(state: AppState) -> Router {

@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 use shared::{Result, Role};
 use sqlx::PgConnection;
 use sqlx::types::Json as Jsonb;
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+/// A reservation's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, ToSchema)]
 #[sqlx(type_name = "reservation_status", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Status {
@@ -15,33 +17,38 @@ pub(crate) enum Status {
     Cancelled,
 }
 
-#[derive(Debug, Serialize)]
+/// The customer a reservation is for.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Customer {
     id: i64,
     username: String,
     full_name: String,
 }
 
-#[derive(Debug, Serialize)]
+/// Who made the booking: the customer, a cashier or an admin.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Booker {
     id: i64,
     username: String,
     role: Role,
 }
 
-#[derive(Debug, Serialize)]
+/// A film, by id and title.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Named {
     id: i64,
     title: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A hall, by id and name.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct HallRef {
     id: i64,
     name: String,
 }
 
-#[derive(Debug, Serialize)]
+/// The screening a reservation is for.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ScreeningRef {
     id: i64,
     starts_at: DateTime<Utc>,
@@ -49,17 +56,20 @@ pub(crate) struct ScreeningRef {
     hall: HallRef,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// A booked seat.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub(crate) struct BookedSeat {
     /// Null only once an admin has withdrawn the seat after this reservation was cancelled.
     ticket_id: Option<i64>,
     row: i32,
     seat: i32,
     /// The price fixed at booking time.
+    #[schema(value_type = String, examples("12.50"))]
     price: Decimal,
 }
 
-#[derive(Debug, Serialize)]
+/// A reservation: seats of one screening for one customer.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Reservation {
     pub(crate) id: i64,
     status: Status,
@@ -67,6 +77,8 @@ pub(crate) struct Reservation {
     booked_by: Booker,
     screening: ScreeningRef,
     tickets: Vec<BookedSeat>,
+    /// The sum of the seats' prices.
+    #[schema(value_type = String, examples("25.00"))]
     total_price: Decimal,
     created_at: DateTime<Utc>,
     cancelled_at: Option<DateTime<Utc>>,

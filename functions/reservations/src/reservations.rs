@@ -2,20 +2,32 @@
 
 use axum::extract::State;
 use serde::Deserialize;
+use shared::openapi::{BadQuery, ErrorBody, NotFound, PageParams, SignedIn};
 use shared::{AppState, AuthUser, Error, Json, Page, Paginated, Path, Query, Result, Role};
 
 use crate::model::{BookedSeat, Reservation, Row, Status, fetch};
 use sqlx::types::Json as Jsonb;
+use utoipa::IntoParams;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ReservationFilter {
+    /// Only this customer's (staff; customers always see only their own).
     user_id: Option<i64>,
+    /// Only reservations for this screening.
     screening_id: Option<i64>,
+    /// Only active or only cancelled reservations.
     status: Option<Status>,
 }
 
 /// `GET /reservations?user_id=&screening_id=&status=`: newest first. A customer sees only
 /// their own, whatever `user_id` says; cashiers and admins see everyone's.
+#[utoipa::path(
+    get, path = "/reservations", tag = "reservations",
+    params(PageParams, ReservationFilter),
+    security(("oauth2" = [])),
+    responses((status = 200, description = "One page of reservations, newest first", body = Paginated<Reservation>), SignedIn, BadQuery),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -81,6 +93,12 @@ pub(crate) async fn list(
 }
 
 /// `GET /reservations/{id}`: the owner or staff; for anyone else it does not exist.
+#[utoipa::path(
+    get, path = "/reservations/{id}", tag = "reservations",
+    params(("id" = i64, Path, description = "Reservation id")),
+    security(("oauth2" = [])),
+    responses((status = 200, description = "The reservation", body = Reservation), SignedIn, NotFound),
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -99,6 +117,16 @@ pub(crate) async fn get(
 /// `POST /reservations/{id}/cancel`: the owner, a cashier or an admin, before the screening
 /// starts. The seats are free again at once; the reservation stays, cancelled.
 #[tracing::instrument(skip_all, fields(reservation_id = id, caller_id = caller.id))]
+#[utoipa::path(
+    post, path = "/reservations/{id}/cancel", tag = "reservations",
+    params(("id" = i64, Path, description = "Reservation id")),
+    security(("oauth2" = [])),
+    responses(
+        (status = 200, description = "Cancelled; its seats are free again", body = Reservation),
+        (status = 409, description = "Already cancelled, or the screening has started", body = ErrorBody),
+        SignedIn, NotFound,
+    ),
+)]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
     caller: AuthUser,

@@ -4,14 +4,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use shared::money::Amount;
+use shared::openapi::{BadQuery, ErrorBody, JsonBody, NotFound, OptionalToken, PageParams, RoleOnly};
 use shared::validate::{Checks, text};
 use shared::{
     Admin, AppState, Error, Json, MaybeAuthUser, Page, Paginated, Path, Result, ResultExt,
 };
 
 /// A hall's kind. Stored as the `hall_kind` enum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, ToSchema)]
 #[sqlx(type_name = "hall_kind", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum HallKind {
@@ -20,23 +22,32 @@ pub(crate) enum HallKind {
     Vip,
 }
 
-#[derive(Debug, Serialize)]
+/// A hall and its seat layout.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Hall {
     id: i64,
     name: String,
     kind: HallKind,
+    /// Added to every seat's base price, in percent.
+    #[schema(value_type = String, examples("25.00"))]
     surcharge_percent: Decimal,
     rows: i32,
     seats_per_row: i32,
 }
 
-/// A hall's fields as sent; absent fields are left alone by `PATCH`.
-#[derive(Deserialize)]
+/// A hall's fields as sent. Creating needs every field; `PATCH` changes only the fields
+/// given (the layout only while the hall has no screenings).
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct HallBody {
+    /// 1–50 characters; unique, whatever the case.
+    #[schema(min_length = 1, max_length = 50)]
     name: Option<String>,
     kind: Option<HallKind>,
+    /// 0–500, at most two decimal places.
     surcharge_percent: Option<Amount>,
+    #[schema(minimum = 1, maximum = 100)]
     rows: Option<i64>,
+    #[schema(minimum = 1, maximum = 100)]
     seats_per_row: Option<i64>,
 }
 
@@ -98,6 +109,12 @@ fn name_taken() -> Error {
 }
 
 /// `GET /halls`: every hall, by id.
+#[utoipa::path(
+    get, path = "/halls", tag = "halls",
+    params(PageParams),
+    security((), ("oauth2" = [])),
+    responses((status = 200, description = "One page of halls, by id", body = Paginated<Hall>), OptionalToken, BadQuery),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     _: MaybeAuthUser,
@@ -130,6 +147,12 @@ pub(crate) async fn list(
 }
 
 /// `GET /halls/{id}`.
+#[utoipa::path(
+    get, path = "/halls/{id}", tag = "halls",
+    params(("id" = i64, Path, description = "Hall id")),
+    security((), ("oauth2" = [])),
+    responses((status = 200, description = "The hall", body = Hall), OptionalToken, NotFound),
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     _: MaybeAuthUser,
@@ -147,6 +170,16 @@ pub(crate) async fn get(
 }
 
 /// `POST /halls` (admin).
+#[utoipa::path(
+    post, path = "/halls", tag = "halls",
+    request_body = HallBody,
+    security(("oauth2" = [])),
+    responses(
+        (status = 201, description = "Created", body = Hall),
+        (status = 409, description = "A hall with this name exists", body = ErrorBody),
+        RoleOnly, JsonBody,
+    ),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     _: Admin,
@@ -171,6 +204,17 @@ pub(crate) async fn create(
 
 /// `PATCH /halls/{id}` (admin). The layout (rows, seats per row) cannot change while the
 /// hall has screenings: their tickets were made for the old one.
+#[utoipa::path(
+    patch, path = "/halls/{id}", tag = "halls",
+    params(("id" = i64, Path, description = "Hall id")),
+    request_body = HallBody,
+    security(("oauth2" = [])),
+    responses(
+        (status = 200, description = "The changed hall", body = Hall),
+        (status = 409, description = "The name is taken, or the layout cannot change while the hall has screenings", body = ErrorBody),
+        RoleOnly, NotFound, JsonBody,
+    ),
+)]
 #[tracing::instrument(skip_all, fields(hall_id = id))]
 pub(crate) async fn update(
     State(state): State<AppState>,
@@ -232,6 +276,16 @@ pub(crate) async fn update(
 }
 
 /// `DELETE /halls/{id}` (admin): refused while the hall has screenings.
+#[utoipa::path(
+    delete, path = "/halls/{id}", tag = "halls",
+    params(("id" = i64, Path, description = "Hall id")),
+    security(("oauth2" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 409, description = "The hall has screenings", body = ErrorBody),
+        RoleOnly, NotFound,
+    ),
+)]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     _: Admin,

@@ -17,6 +17,36 @@ mod tickets;
 use axum::Router;
 use axum::routing::get;
 use shared::AppState;
+use shared::openapi::Common;
+
+/// The function's part of the API description.
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(
+    paths(
+        halls::list,
+        halls::create,
+        halls::get,
+        halls::update,
+        halls::delete,
+        screenings::list,
+        screenings::create,
+        screenings::get,
+        screenings::update,
+        screenings::delete,
+        tickets::seat_map,
+        tickets::list,
+        tickets::get,
+        tickets::update,
+        tickets::delete,
+    ),
+    modifiers(&Common),
+    tags(
+        (name = "halls", description = "Halls and their seat layouts"),
+        (name = "screenings", description = "The schedule"),
+        (name = "tickets", description = "Seats of screenings and their prices"),
+    ),
+)]
+pub struct ApiDoc;
 
 /// The function's Router.
 pub fn router(state: AppState) -> Router {

@@ -14,8 +14,11 @@ use shared::{
 use sqlx::PgConnection;
 
 use crate::halls::HallKind;
+use shared::openapi::{BadQuery, ErrorBody, JsonBody, NotFound, OptionalToken, PageParams, RoleOnly};
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Debug, Serialize)]
+/// The film of a screening.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct FilmSummary {
     id: i64,
     title: String,
@@ -23,22 +26,29 @@ pub(crate) struct FilmSummary {
     duration_minutes: i32,
 }
 
-#[derive(Debug, Serialize)]
+/// The hall of a screening.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct HallSummary {
     id: i64,
     name: String,
     kind: HallKind,
 }
 
-#[derive(Debug, Serialize)]
+/// A screening: a film in a hall at a time, with its seats counted.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Screening {
     id: i64,
     film: FilmSummary,
     hall: HallSummary,
     starts_at: DateTime<Utc>,
+    /// The start plus the film's duration.
     ends_at: DateTime<Utc>,
+    /// The price of a seat before the hall's surcharge.
+    #[schema(value_type = String, examples("10.00"))]
     base_price: Decimal,
+    /// Seats on sale.
     seats_total: i64,
+    /// Seats on sale and not booked.
     seats_free: i64,
 }
 
@@ -99,12 +109,17 @@ async fn fetch(db: &mut PgConnection, id: i64) -> Result<Option<Screening>> {
     Ok(row.map(Screening::from))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ScreeningFilter {
+    /// Only screenings of this film.
     film_id: Option<i64>,
+    /// Only screenings in this hall.
     hall_id: Option<i64>,
+    /// Only screenings starting at or after this time (RFC 3339 with an offset).
     #[serde(default, deserialize_with = "query_timestamp")]
     from: Option<DateTime<FixedOffset>>,
+    /// Only screenings starting before this time (RFC 3339 with an offset).
     #[serde(default, deserialize_with = "query_timestamp")]
     to: Option<DateTime<FixedOffset>>,
 }
@@ -121,6 +136,12 @@ fn query_timestamp<'de, D: serde::Deserializer<'de>>(
 }
 
 /// `GET /screenings?film_id=&hall_id=&from=&to=`: by start time; `from` ≤ start < `to`.
+#[utoipa::path(
+    get, path = "/screenings", tag = "screenings",
+    params(PageParams, ScreeningFilter),
+    security((), ("oauth2" = [])),
+    responses((status = 200, description = "One page of screenings, by start time", body = Paginated<Screening>), OptionalToken, BadQuery),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     _: MaybeAuthUser,
@@ -182,6 +203,12 @@ pub(crate) async fn list(
 }
 
 /// `GET /screenings/{id}`.
+#[utoipa::path(
+    get, path = "/screenings/{id}", tag = "screenings",
+    params(("id" = i64, Path, description = "Screening id")),
+    security((), ("oauth2" = [])),
+    responses((status = 200, description = "The screening", body = Screening), OptionalToken, NotFound),
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     _: MaybeAuthUser,
@@ -194,11 +221,18 @@ pub(crate) async fn get(
         .ok_or(Error::NotFound("screening"))
 }
 
-#[derive(Deserialize)]
+/// A new screening.
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct ScreeningBody {
+    #[schema(value_type = i64, required = true)]
     film_id: Option<i64>,
+    #[schema(value_type = i64, required = true)]
     hall_id: Option<i64>,
+    /// In the future (at most five years ahead), with an offset.
+    #[schema(value_type = DateTime<FixedOffset>, required = true)]
     starts_at: Option<DateTime<FixedOffset>>,
+    /// 0–999999.99, at most two decimal places.
+    #[schema(value_type = Amount, required = true)]
     base_price: Option<Amount>,
 }
 
@@ -231,6 +265,16 @@ fn check_start(checks: &mut Checks, starts_at: Option<DateTime<FixedOffset>>) {
 /// statement. Overlaps are refused by the database's exclusion constraint (409). The hall's
 /// row is locked first, so concurrent schedulings of one hall queue instead of deadlocking
 /// on each other's uncommitted screenings.
+#[utoipa::path(
+    post, path = "/screenings", tag = "screenings",
+    request_body = ScreeningBody,
+    security(("oauth2" = [])),
+    responses(
+        (status = 201, description = "Scheduled, with a ticket for every seat", body = Screening),
+        (status = 409, description = "Another screening in the hall overlaps", body = ErrorBody),
+        RoleOnly, JsonBody,
+    ),
+)]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -298,7 +342,8 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(screening)))
 }
 
-#[derive(Deserialize)]
+/// A new start time or base price (or both).
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct ScreeningChanges {
     starts_at: Option<DateTime<FixedOffset>>,
     base_price: Option<Amount>,
@@ -307,6 +352,17 @@ pub(crate) struct ScreeningChanges {
 /// `PATCH /screenings/{id}` (admin): move it (it must not have started, and the new time
 /// must be in the future) or change its base price. Film and hall are fixed: schedule a
 /// new screening instead.
+#[utoipa::path(
+    patch, path = "/screenings/{id}", tag = "screenings",
+    params(("id" = i64, Path, description = "Screening id")),
+    request_body = ScreeningChanges,
+    security(("oauth2" = [])),
+    responses(
+        (status = 200, description = "The changed screening", body = Screening),
+        (status = 409, description = "It has started, or the new time overlaps another screening", body = ErrorBody),
+        RoleOnly, NotFound, JsonBody,
+    ),
+)]
 #[tracing::instrument(skip_all, fields(screening_id = id))]
 pub(crate) async fn update(
     State(state): State<AppState>,
@@ -358,6 +414,16 @@ pub(crate) async fn update(
 
 /// `DELETE /screenings/{id}` (admin), with its tickets; refused while it has active
 /// reservations.
+#[utoipa::path(
+    delete, path = "/screenings/{id}", tag = "screenings",
+    params(("id" = i64, Path, description = "Screening id")),
+    security(("oauth2" = [])),
+    responses(
+        (status = 204, description = "Deleted, with its tickets"),
+        (status = 409, description = "It has active reservations", body = ErrorBody),
+        RoleOnly, NotFound,
+    ),
+)]
 #[tracing::instrument(skip_all, fields(screening_id = id))]
 pub(crate) async fn delete(
     State(state): State<AppState>,

@@ -5,10 +5,13 @@ use axum::http::StatusCode;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use shared::money::{Amount, price_problem};
+use shared::openapi::{BadQuery, ErrorBody, JsonBody, NotFound, OptionalToken, PageParams, RoleOnly};
 use shared::validate::Checks;
+use utoipa::{IntoParams, ToSchema};
 use shared::{Admin, AppState, Error, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Whether a seat is booked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum SeatStatus {
     Free,
@@ -25,33 +28,48 @@ impl SeatStatus {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A seat of the seat map.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Seat {
     ticket_id: i64,
     row: i32,
     seat: i32,
     /// Base price with the hall's surcharge, rounded half-up to cents.
+    #[schema(value_type = String, examples("12.50"))]
     price: Decimal,
     status: SeatStatus,
 }
 
-#[derive(Debug, Serialize)]
+/// A ticket: one seat of one screening.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Ticket {
     id: i64,
     screening_id: i64,
     row: i32,
     seat: i32,
+    /// This seat's base price: its own, or the screening's.
+    #[schema(value_type = String, examples("10.00"))]
     base_price: Decimal,
+    /// Base price with the hall's surcharge, rounded half-up to cents.
+    #[schema(value_type = String, examples("12.50"))]
     price: Decimal,
     status: SeatStatus,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct SeatFilter {
+    /// Only free or only booked seats.
     status: Option<SeatStatus>,
 }
 
 /// `GET /screenings/{id}/seats?status=`: every seat with its final price, in one query.
+#[utoipa::path(
+    get, path = "/screenings/{id}/seats", tag = "tickets",
+    params(("id" = i64, Path, description = "Screening id"), SeatFilter),
+    security((), ("oauth2" = [])),
+    responses((status = 200, description = "Every seat on sale, by row and seat", body = Vec<Seat>), OptionalToken, NotFound, BadQuery),
+)]
 pub(crate) async fn seat_map(
     State(state): State<AppState>,
     _: MaybeAuthUser,
@@ -89,12 +107,20 @@ pub(crate) async fn seat_map(
     Ok(Json(seats))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct TicketFilter {
+    /// Only the tickets of this screening.
     screening_id: Option<i64>,
 }
 
 /// `GET /tickets?screening_id=`: by screening, row and seat.
+#[utoipa::path(
+    get, path = "/tickets", tag = "tickets",
+    params(PageParams, TicketFilter),
+    security((), ("oauth2" = [])),
+    responses((status = 200, description = "One page of tickets, by screening, row and seat", body = Paginated<Ticket>), OptionalToken, BadQuery),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     _: MaybeAuthUser,
@@ -153,6 +179,12 @@ async fn fetch(db: &sqlx::PgPool, id: i64) -> Result<Option<Ticket>> {
 }
 
 /// `GET /tickets/{id}`.
+#[utoipa::path(
+    get, path = "/tickets/{id}", tag = "tickets",
+    params(("id" = i64, Path, description = "Ticket id")),
+    security((), ("oauth2" = [])),
+    responses((status = 200, description = "The ticket", body = Ticket), OptionalToken, NotFound),
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     _: MaybeAuthUser,
@@ -164,12 +196,22 @@ pub(crate) async fn get(
         .ok_or(Error::NotFound("ticket"))
 }
 
-#[derive(Deserialize)]
+/// This seat's own base price.
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct TicketChanges {
+    /// 0–999999.99, at most two decimal places.
+    #[schema(value_type = Amount, required = true)]
     base_price: Option<Amount>,
 }
 
 /// `PATCH /tickets/{id}` (admin): this seat's own base price.
+#[utoipa::path(
+    patch, path = "/tickets/{id}", tag = "tickets",
+    params(("id" = i64, Path, description = "Ticket id")),
+    request_body = TicketChanges,
+    security(("oauth2" = [])),
+    responses((status = 200, description = "The repriced ticket", body = Ticket), RoleOnly, NotFound, JsonBody),
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     _: Admin,
@@ -199,6 +241,16 @@ pub(crate) async fn update(
 }
 
 /// `DELETE /tickets/{id}` (admin): withdraws the seat from sale; refused while it is booked.
+#[utoipa::path(
+    delete, path = "/tickets/{id}", tag = "tickets",
+    params(("id" = i64, Path, description = "Ticket id")),
+    security(("oauth2" = [])),
+    responses(
+        (status = 204, description = "Withdrawn from sale"),
+        (status = 409, description = "The seat is booked", body = ErrorBody),
+        RoleOnly, NotFound,
+    ),
+)]
 #[tracing::instrument(skip_all, fields(ticket_id = id))]
 pub(crate) async fn delete(
     State(state): State<AppState>,

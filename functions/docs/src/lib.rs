@@ -1,0 +1,127 @@
+//! The docs function: the API's description and a browser for it.
+//!
+//! | route | who |
+//! |---|---|
+//! | `GET /openapi.json`: the OpenAPI 3.1 document of every route of every function | anyone |
+//! | `GET /docs`, `GET /docs/{file}`: Swagger UI, served from this binary (no CDN) | anyone |
+//!
+//! The document is generated from the handlers' `#[utoipa::path]` annotations of each
+//! function and merged here. Swagger UI's Authorize uses OAuth2's password flow against
+//! `POST /auth/login`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use shared::{Error, Path};
+use utoipa::OpenApi as _;
+use utoipa::openapi::{InfoBuilder, OpenApi};
+use utoipa_swagger_ui::Config;
+
+/// Where the document is served (Swagger UI reads it from here).
+const DOCUMENT_PATH: &str = "/openapi.json";
+
+/// The whole API's OpenAPI document: every function's part, merged.
+pub fn openapi() -> OpenApi {
+    let mut document = auth::ApiDoc::openapi();
+    document.merge(films::ApiDoc::openapi());
+    document.merge(screenings::ApiDoc::openapi());
+    document.merge(reservations::ApiDoc::openapi());
+    document.info = InfoBuilder::new()
+        .title("Cinema API")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "Films and genres, halls, screenings with seat maps, and seat reservations that \
+             are never sold twice. Errors are JSON: `{\"detail\", \"code\"}`, with `errors` \
+             listing every invalid field of a 422.",
+        ))
+        .build();
+    document
+}
+
+/// What the docs routes serve, prepared once at cold start.
+#[derive(Clone)]
+struct Docs {
+    document: Bytes,
+    ui: Arc<Config<'static>>,
+}
+
+impl std::fmt::Debug for Docs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Docs")
+            .field("document_bytes", &self.document.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The function's Router.
+pub fn router() -> Router {
+    let document = openapi()
+        .to_json()
+        .expect("the OpenAPI document serializes");
+    let ui = Config::new([DOCUMENT_PATH])
+        .try_it_out_enabled(false)
+        .persist_authorization(false)
+        .display_request_duration(true);
+    let docs = Docs {
+        document: Bytes::from(document),
+        ui: Arc::new(ui),
+    };
+    let routes = Router::new()
+        .route("/openapi.json", get(openapi_json))
+        .route("/docs", get(ui_index))
+        .route("/docs/{*file}", get(ui_file));
+    shared::http::finish(routes, docs)
+}
+
+/// `GET /openapi.json`.
+async fn openapi_json(State(docs): State<Docs>) -> Response {
+    (
+        [
+            (CONTENT_TYPE, "application/json"),
+            (CACHE_CONTROL, "public, max-age=300"),
+        ],
+        docs.document,
+    )
+        .into_response()
+}
+
+/// `GET /docs`: Swagger UI's page, with a base so that its relative asset paths resolve
+/// under `/docs/` whether or not the address ends in a slash.
+async fn ui_index(state: State<Docs>) -> Result<Response, Error> {
+    ui_file(state, Path("index.html".to_owned())).await
+}
+
+/// `GET /docs/{file}`: one of Swagger UI's files.
+async fn ui_file(
+    State(docs): State<Docs>,
+    Path(file): Path<String>,
+) -> Result<Response, Error> {
+    let served = utoipa_swagger_ui::serve(&file, docs.ui.clone())
+        .map_err(|e| Error::Internal(anyhow::anyhow!("serving {file}: {e}")))?
+        .ok_or(Error::NotFound("file"))?;
+    let mut bytes = served.bytes.into_owned();
+    if file == "index.html" {
+        bytes = String::from_utf8_lossy(&bytes)
+            .replacen("<head>", "<head>\n    <base href=\"/docs/\">", 1)
+            .into_bytes();
+    }
+    let mut response = (
+        [
+            (CONTENT_TYPE, served.content_type),
+            (CACHE_CONTROL, "public, max-age=300".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response();
+    if served.gzpipped {
+        response
+            .headers_mut()
+            .insert(CONTENT_ENCODING, "gzip".parse().expect("a valid header"));
+    }
+    Ok(response)
+}

@@ -1,0 +1,230 @@
+//! The OpenAPI document and Swagger UI: what they serve, and that the document describes
+//! exactly the routes the functions' Routers serve.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use shared::AppState;
+use shared::testing::TestApp;
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+async fn get(router: Router, uri: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let request = Request::get(uri).body(Body::empty()).expect("request");
+    let response = router.oneshot(request).await.expect("the router never fails");
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.expect("body").to_bytes().to_vec();
+    (parts.status, parts.headers, bytes)
+}
+
+async fn document() -> Value {
+    let (status, headers, body) = get(docs::router(), "/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    serde_json::from_slice(&body).expect("the document is JSON")
+}
+
+/// Every `(METHOD, /path)` the document describes.
+fn documented(document: &Value) -> BTreeSet<(String, String)> {
+    let mut operations = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("a path item").keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                operations.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    operations
+}
+
+/// The route table of each API function, read from its `router()`: every
+/// `.route("/path", get(…).post(…))`. (axum cannot list a Router's routes.)
+fn route_tables() -> BTreeMap<&'static str, (fn(AppState) -> Router, BTreeSet<(String, String)>)> {
+    let sources: [(&str, fn(AppState) -> Router, &str); 4] = [
+        ("auth", auth::router, include_str!("../../auth/src/lib.rs")),
+        ("films", films::router, include_str!("../../films/src/lib.rs")),
+        (
+            "screenings",
+            screenings::router,
+            include_str!("../../screenings/src/lib.rs"),
+        ),
+        (
+            "reservations",
+            reservations::router,
+            include_str!("../../reservations/src/lib.rs"),
+        ),
+    ];
+    let mut tables = BTreeMap::new();
+    for (name, router, source) in sources {
+        let mut routes = BTreeSet::new();
+        for call in source.split(".route(").skip(1) {
+            let call = call.split(';').next().unwrap_or_default();
+            let path = call.split('"').nth(1).expect("a literal path");
+            for method in ["get", "post", "put", "patch", "delete"] {
+                let called = call
+                    .match_indices(&format!("{method}("))
+                    .any(|(at, _)| at == 0 || !call.as_bytes()[at - 1].is_ascii_alphanumeric());
+                if called {
+                    routes.insert((method.to_uppercase(), path.to_owned()));
+                }
+            }
+        }
+        assert!(!routes.is_empty(), "no routes found for {name}");
+        tables.insert(name, (router, routes));
+    }
+    tables
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn the_document_describes_exactly_the_routes_the_functions_serve(pool: PgPool) {
+    let document = document().await;
+    let documented = documented(&document);
+    let tables = route_tables();
+    let served: BTreeSet<_> = tables.values().flat_map(|(_, routes)| routes.clone()).collect();
+    assert_eq!(served.len(), 36, "the four functions serve 36 routes");
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    let unserved: Vec<_> = documented.difference(&served).collect();
+    assert!(undocumented.is_empty(), "served but not documented: {undocumented:?}");
+    assert!(unserved.is_empty(), "documented but not served: {unserved:?}");
+
+    // And the Routers agree with their tables: every documented operation reaches a handler
+    // of its function (anything but the Router's own "route not found" and 405).
+    for (name, (router, routes)) in tables {
+        let app = TestApp::new(pool.clone(), router);
+        for (method, path) in routes {
+            let uri = path.replace("{id}", "1");
+            let method = Method::from_bytes(method.as_bytes()).expect("a method");
+            let response = app.send(method.clone(), &uri, None, None).await;
+            assert_ne!(response.status, StatusCode::METHOD_NOT_ALLOWED, "{name}: {method} {uri}");
+            assert_ne!(
+                response.body["detail"], "route not found",
+                "{name}: {method} {uri} is documented but not routed"
+            );
+        }
+    }
+}
+
+/// Every `$ref` in `value`.
+fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                match (key.as_str(), item) {
+                    ("$ref", Value::String(target)) => found.push(target),
+                    _ => refs(item, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| refs(item, found)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_document_is_openapi_3_1_with_every_reference_resolved_and_every_error_described() {
+    let document = document().await;
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(document["info"]["title"], "Cinema API");
+
+    let mut found = Vec::new();
+    refs(&document, &mut found);
+    assert!(!found.is_empty());
+    for target in found {
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected reference {target}"));
+        assert!(
+            document["components"]["schemas"][name].is_object(),
+            "{target} does not resolve"
+        );
+    }
+
+    let error = &document["components"]["schemas"]["Error"];
+    assert_eq!(error["required"], serde_json::json!(["detail", "code"]));
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("a path item") {
+            let responses = operation["responses"].as_object().expect("responses");
+            let success = responses.keys().filter(|s| s.starts_with('2')).count();
+            assert_eq!(success, 1, "{method} {path}: one success status");
+            assert!(responses.contains_key("503"), "{method} {path}: 503");
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/Error",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+            let secured = operation["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get("oauth2").is_some()));
+            if secured {
+                assert!(responses.contains_key("401"), "{method} {path}: a token can be refused");
+            }
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(responses.contains_key(status), "{method} {path}: {status}");
+                }
+            }
+            if path.contains("{id}") {
+                assert!(responses.contains_key("404"), "{method} {path}: 404");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn sign_in_is_oauth2_password_flow_against_the_login_route() {
+    let document = document().await;
+    let scheme = &document["components"]["securitySchemes"]["oauth2"];
+    assert_eq!(scheme["type"], "oauth2");
+    assert_eq!(scheme["flows"]["password"]["tokenUrl"], "/auth/login");
+    let login = &document["paths"]["/auth/login"]["post"]["requestBody"]["content"];
+    assert!(login["application/x-www-form-urlencoded"].is_object());
+    assert!(login["application/json"].is_object());
+    assert!(document["paths"]["/auth/login"]["post"].get("security").is_none());
+    assert_eq!(
+        document["paths"]["/users/me"]["get"]["security"],
+        serde_json::json!([{"oauth2": []}])
+    );
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_from_the_function_itself() {
+    for uri in ["/docs", "/docs/", "/docs/index.html"] {
+        let (status, headers, body) = get(docs::router(), uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert!(headers[header::CONTENT_TYPE].to_str().expect("ascii").starts_with("text/html"));
+        let page = String::from_utf8(body).expect("utf-8");
+        assert!(page.contains("<base href=\"/docs/\">"), "{uri}: {page}");
+        assert!(page.contains("swagger-ui"), "{uri}");
+        assert!(!page.contains("https://"), "{uri}: nothing from elsewhere");
+    }
+
+    let (status, headers, css) = get(docs::router(), "/docs/swagger-ui.css").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/css");
+    assert!(css.len() > 10_000);
+    let (status, _, bundle) = get(docs::router(), "/docs/swagger-ui-bundle.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(bundle.len() > 100_000);
+
+    let (status, _, init) = get(docs::router(), "/docs/swagger-initializer.js").await;
+    assert_eq!(status, StatusCode::OK);
+    let init = String::from_utf8(init).expect("utf-8");
+    assert!(init.contains("\"/openapi.json\""), "{init}");
+
+    let (status, _, body) = get(docs::router(), "/docs/no-such-file.js").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let body: Value = serde_json::from_slice(&body).expect("our error body");
+    assert_eq!(body["code"], "not_found");
+
+    let request = Request::post("/openapi.json").body(Body::empty()).expect("request");
+    let response = docs::router().oneshot(request).await.expect("response");
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}

@@ -1,0 +1,153 @@
+//! What the OpenAPI description of every function shares: the error body, the error responses
+//! each kind of route can give, the security scheme, and the page parameters.
+//!
+//! Each function derives its own `ApiDoc` from its handlers' `#[utoipa::path]` annotations and
+//! applies [`Common`]; the docs function merges them into the one document it serves.
+
+use std::collections::BTreeMap;
+
+use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
+use utoipa::openapi::schema::{AdditionalProperties, Schema};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{IntoResponses, Modify, PartialSchema, ToSchema};
+
+use crate::error::FieldError;
+
+/// The name of the security scheme: OAuth2's password flow against `POST /auth/login`, whose
+/// access token is then sent as `Authorization: Bearer …`.
+pub const SECURITY: &str = "oauth2";
+
+/// Where Swagger UI's Authorize sends the username and password.
+pub const TOKEN_URL: &str = "/auth/login";
+
+/// The body of every error response. Some errors add fields of their own (a 409 for taken
+/// seats lists their `ticket_ids`).
+#[derive(Debug, ToSchema)]
+#[schema(as = Error)]
+#[allow(dead_code)] // A description of `error::Body`, which is what is serialized.
+pub struct ErrorBody {
+    /// What went wrong, for a person to read.
+    detail: String,
+    /// A stable code for programs, e.g. `validation_error`, `seats_taken`, `token_expired`.
+    code: String,
+    /// For validation failures (422): every invalid field.
+    errors: Option<Vec<FieldError>>,
+}
+
+/// The page parameters of every list.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Read by `Page`'s extractor; here only described.
+pub struct PageParams {
+    /// How many items at most (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+    /// How many items to skip (default 0).
+    #[param(minimum = 0)]
+    offset: Option<i64>,
+}
+
+fn error(description: &str) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Error")))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+/// Declares a set of error responses, for `responses(...)` of `#[utoipa::path]`.
+macro_rules! error_responses {
+    ($($(#[$doc:meta])* $name:ident { $($status:literal => $description:literal),+ $(,)? })+) => {$(
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                BTreeMap::from([$(($status.to_string(), error($description))),+])
+            }
+        }
+    )+};
+}
+
+error_responses! {
+    /// A route that needs a signed-in caller.
+    SignedIn {
+        "401" => "No token, or one that is malformed, forged or expired",
+    }
+    /// A route where a token is optional, but a bad one is refused.
+    OptionalToken {
+        "401" => "A token was sent but is malformed, forged or expired",
+    }
+    /// A route for some roles only.
+    RoleOnly {
+        "401" => "No token, or one that is malformed, forged or expired",
+        "403" => "The caller's role may not do this",
+    }
+    /// A route with a JSON body.
+    JsonBody {
+        "400" => "The body is not valid JSON",
+        "413" => "The body is larger than 64 KiB",
+        "415" => "The body is not `application/json`",
+        "422" => "Invalid fields; every one is listed in `errors`",
+    }
+    /// A route with query parameters.
+    BadQuery {
+        "422" => "Invalid query parameters; every one is listed in `errors`",
+    }
+    /// A route addressing one resource by id.
+    NotFound {
+        "404" => "No such resource (or one the caller may not see)",
+    }
+}
+
+/// Applied to every function's document: the shared schemas, the security scheme, and the
+/// 503 any route answers while the database cannot be reached.
+#[derive(Debug)]
+pub struct Common;
+
+impl Modify for Common {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut body = ErrorBody::schema();
+        if let RefOr::T(Schema::Object(object)) = &mut body {
+            object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(true)));
+        }
+        components.schemas.insert("Error".into(), body);
+        components
+            .schemas
+            .insert("FieldError".into(), FieldError::schema());
+        components.add_security_scheme(
+            SECURITY,
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::Password(Password::new(TOKEN_URL, Scopes::new()))],
+                "Sign in with a username and password at `POST /auth/login`; \
+                 send the access token as `Authorization: Bearer <token>`.",
+            )),
+        );
+        let unavailable = error("The database cannot be reached right now; try again");
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                operation
+                    .responses
+                    .responses
+                    .entry("503".into())
+                    .or_insert_with(|| unavailable.clone());
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+// Swagger UI in a real browser (headless Chromium): open /docs, Authorize with a username and
+// password (OAuth2 password flow against POST /auth/login), then "Try it out" on
+// GET /users/me and see a 200 with the signed-in user. Saves a screenshot.
+//
+// Environment: BASE_URL (e.g. http://127.0.0.1:9100), DOCS_USERNAME, DOCS_PASSWORD,
+// SCREENSHOT (a .png path), CHROMIUM (default /usr/bin/chromium).
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+
+const base = process.env.BASE_URL ?? "http://127.0.0.1:9000";
+const username = process.env.DOCS_USERNAME;
+const password = process.env.DOCS_PASSWORD;
+const screenshot = process.env.SCREENSHOT ?? "target/browser/swagger-ui.png";
+if (!username || !password) throw new Error("DOCS_USERNAME and DOCS_PASSWORD are required");
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox"],
+});
+const failures = [];
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+  const outside = [];
+  page.on("request", (request) => {
+    if (!request.url().startsWith(base)) outside.push(request.url());
+  });
+  page.on("pageerror", (error) => failures.push(`page error: ${error.message}`));
+
+  await page.goto(`${base}/docs`);
+  await page.locator(".swagger-ui .info .title", { hasText: "Cinema API" }).waitFor();
+  console.log("ok   /docs shows Swagger UI with the Cinema API document");
+
+  // Authorize: the password flow's form, sent by Swagger UI to /auth/login.
+  await page.locator(".scheme-container button.authorize").click();
+  const dialog = page.locator(".modal-ux");
+  await dialog.locator("#oauth_username").fill(username);
+  await dialog.locator("#oauth_password").fill(password);
+  const login = page.waitForResponse((r) => r.url().endsWith("/auth/login"));
+  await dialog.locator(".auth-btn-wrapper button.authorize").click();
+  const loginResponse = await login;
+  if (loginResponse.status() !== 200) failures.push(`Authorize: /auth/login answered ${loginResponse.status()}`);
+  await dialog.locator("button", { hasText: "Logout" }).waitFor();
+  await dialog.locator("button.btn-done").click();
+  console.log("ok   Authorize signed in through POST /auth/login");
+
+  // Try it out on GET /users/me.
+  const operation = page.locator("#operations-users-me");
+  await operation.locator(".opblock-summary").click();
+  await operation.locator("button.try-out__btn").click();
+  const me = page.waitForResponse((r) => r.url().endsWith("/users/me"));
+  await operation.locator("button.execute").click();
+  const meResponse = await me;
+  const status = (await operation.locator(".live-responses-table .response-col_status").first().innerText()).trim();
+  const body = await meResponse.json();
+  if (meResponse.status() !== 200 || status !== "200") failures.push(`Try it out: GET /users/me showed ${status}`);
+  if (body.username !== username) failures.push(`Try it out: /users/me is ${JSON.stringify(body)}`);
+  if (!(meResponse.request().headers()["authorization"] ?? "").startsWith("Bearer ")) {
+    failures.push("Try it out: the request carried no bearer token");
+  }
+  await operation.locator(".live-responses-table").scrollIntoViewIfNeeded();
+  console.log(`ok   Try it out: GET /users/me -> ${status} (${body.username}, ${body.role})`);
+
+  if (outside.length) failures.push(`requests left the API: ${outside.join(", ")}`);
+  mkdirSync(dirname(screenshot), { recursive: true });
+  await page.screenshot({ path: screenshot, fullPage: false });
+  console.log(`ok   screenshot: ${screenshot}`);
+} finally {
+  await browser.close();
+}
+if (failures.length) {
+  console.error(failures.map((f) => `FAIL ${f}`).join("\n"));
+  process.exit(1);
+}
