@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// A film's age rating. Stored as the `age_rating` enum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "age_rating")]
 pub enum AgeRating {
     /// General audiences.

@@ -7,8 +7,9 @@ use serde::{Deserialize, Deserializer};
 /// most 5,999,999.94, and a booking of ten seats still fits in `NUMERIC(10,2)`.
 pub const MAX_PRICE: Decimal = Decimal::from_parts(99_999_999, 0, 0, false, 2); // 999999.99
 
-/// An amount as a client sends it: a JSON string (`"525.00"`, preferred) or a number.
-/// Anything else — `"NaN"`, `"1e400"`, words — does not deserialize.
+/// An amount as a client sends it: a JSON string of digits with an optional sign and
+/// fraction (`"525.00"`, preferred; the pattern the API description gives), or a number.
+/// Anything else — `"NaN"`, `"1e400"`, `" 5"`, `"1_000"`, words — does not deserialize.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Amount(pub Decimal);
 
@@ -24,9 +25,23 @@ impl<'de> Deserialize<'de> for Amount {
             Raw::Text(text) => text,
             Raw::Number(number) => number.to_string(),
         };
-        Decimal::from_str_exact(text.trim())
+        Some(text)
+            .filter(|text| is_plain_decimal(text))
+            .and_then(|text| Decimal::from_str_exact(&text).ok())
             .map(Amount)
-            .map_err(|_| serde::de::Error::custom("must be a decimal amount such as \"525.00\""))
+            .ok_or_else(|| serde::de::Error::custom("must be a decimal amount such as \"525.00\""))
+    }
+}
+
+/// `^-?[0-9]+(\.[0-9]+)?$`: what [`Amount`] accepts as text.
+const PATTERN: &str = r"^-?[0-9]+(\.[0-9]+)?$";
+
+fn is_plain_decimal(text: &str) -> bool {
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    match unsigned.split_once('.') {
+        Some((whole, fraction)) => digits(whole) && digits(fraction),
+        None => digits(unsigned),
     }
 }
 
@@ -37,11 +52,13 @@ impl utoipa::PartialSchema for Amount {
             .item(
                 ObjectBuilder::new()
                     .schema_type(Type::String)
-                    .pattern(Some(r"^-?[0-9]+(\.[0-9]+)?$"))
+                    .pattern(Some(PATTERN))
                     .examples(["525.00"]),
             )
             .item(ObjectBuilder::new().schema_type(Type::Number))
-            .description(Some("A decimal amount: a string such as \"525.00\" (preferred) or a number"))
+            .description(Some(
+                "A decimal amount: a string such as \"525.00\" (preferred) or a number",
+            ))
             .into()
     }
 }
@@ -81,7 +98,22 @@ mod tests {
             Decimal::from_str("12.5").expect("d")
         );
         assert_eq!(amount("7").expect("integer"), Decimal::from(7));
-        for bad in ["\"NaN\"", "\"abc\"", "\"\"", "true", "null", "[1]", "1e400"] {
+        for bad in [
+            "\"NaN\"",
+            "\"abc\"",
+            "\"\"",
+            "true",
+            "null",
+            "[1]",
+            "1e400",
+            "\" 5\"",
+            "\"+5\"",
+            "\"5.\"",
+            "\".5\"",
+            "\"1_000\"",
+            "\"1e3\"",
+            "\"--1\"",
+        ] {
             assert!(amount(bad).is_err(), "{bad}");
         }
     }

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::openapi::schema::{AdditionalProperties, Schema};
+use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, PartialSchema, ToSchema};
 
@@ -142,6 +142,14 @@ impl Modify for Common {
             .into_iter()
             .flatten()
             {
+                // Handlers are named for what they do within their group (`list`, `get`);
+                // the tag makes the operation id unique across the API: `films_list`.
+                if let (Some(tag), Some(id)) = (
+                    operation.tags.as_ref().and_then(|tags| tags.first()),
+                    operation.operation_id.as_mut(),
+                ) {
+                    *id = format!("{tag}_{id}");
+                }
                 operation
                     .responses
                     .responses

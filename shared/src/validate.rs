@@ -56,6 +56,14 @@ pub fn text(value: &str, min: usize, max: usize) -> Option<String> {
     }
 }
 
+/// A title or name: [`text`] on the value with leading and trailing spaces trimmed, and at
+/// most `max` characters as sent, so that the documented `maxLength` holds for the request.
+pub fn trimmed_text(value: &str, min: usize, max: usize) -> Option<String> {
+    text(value.trim(), min, max).or_else(|| {
+        (value.chars().count() > max).then(|| format!("must be {min} to {max} characters long"))
+    })
+}
+
 /// Like [`text`], but line breaks and tabs are allowed (descriptions, notes).
 pub fn multiline_text(value: &str, min: usize, max: usize) -> Option<String> {
     let flattened: String = value
@@ -98,6 +106,15 @@ mod tests {
         assert!(text("abc", 1, 2).is_some());
         assert!(text("a\0", 1, 5).is_some());
         assert!(text("a\nb", 1, 5).is_some());
+    }
+
+    #[test]
+    fn trimmed_text_counts_the_trimmed_value_but_never_more_than_sent() {
+        assert_eq!(trimmed_text(" ab ", 1, 4), None);
+        assert!(trimmed_text("   ", 1, 4).is_some());
+        assert!(trimmed_text("ab   ", 1, 4).is_some(), "5 characters sent");
+        assert!(trimmed_text(" ab ", 1, 2).is_some(), "4 characters sent");
+        assert!(trimmed_text("a\u{0}", 1, 4).is_some());
     }
 
     #[test]

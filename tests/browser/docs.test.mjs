@@ -45,7 +45,7 @@ try {
   console.log("ok   Authorize signed in through POST /auth/login");
 
   // Try it out on GET /users/me.
-  const operation = page.locator("#operations-users-me");
+  const operation = page.locator("#operations-users-users_me");
   await operation.locator(".opblock-summary").click();
   await operation.locator("button.try-out__btn").click();
   const me = page.waitForResponse((r) => r.url().endsWith("/users/me"));

@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use shared::auth::{new_refresh_token, refresh_token_hash, verify_password};
-use shared::users::username_problem;
 use shared::openapi::JsonBody;
+use shared::users::username_problem;
 use shared::{AppState, Error, Json, JsonOrForm, Result, Role};
 use utoipa::ToSchema;
 

@@ -6,11 +6,11 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use shared::auth::hash_password;
 use shared::openapi::{BadQuery, ErrorBody, JsonBody, NotFound, PageParams, RoleOnly, SignedIn};
-use utoipa::{IntoParams, ToSchema};
 use shared::users::{NewUser, User};
 use shared::{
     Admin, AppState, AuthUser, Error, Json, Page, Paginated, Path, Query, Result, ResultExt, Role,
 };
+use utoipa::{IntoParams, ToSchema};
 
 /// A new account.
 #[derive(Deserialize, ToSchema)]

@@ -97,10 +97,7 @@ async fn ui_index(state: State<Docs>) -> Result<Response, Error> {
 }
 
 /// `GET /docs/{file}`: one of Swagger UI's files.
-async fn ui_file(
-    State(docs): State<Docs>,
-    Path(file): Path<String>,
-) -> Result<Response, Error> {
+async fn ui_file(State(docs): State<Docs>, Path(file): Path<String>) -> Result<Response, Error> {
     let served = utoipa_swagger_ui::serve(&file, docs.ui.clone())
         .map_err(|e| Error::Internal(anyhow::anyhow!("serving {file}: {e}")))?
         .ok_or(Error::NotFound("file"))?;

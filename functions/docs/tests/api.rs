@@ -15,7 +15,10 @@ use tower::ServiceExt;
 
 async fn get(router: Router, uri: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
     let request = Request::get(uri).body(Body::empty()).expect("request");
-    let response = router.oneshot(request).await.expect("the router never fails");
+    let response = router
+        .oneshot(request)
+        .await
+        .expect("the router never fails");
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await.expect("body").to_bytes().to_vec();
     (parts.status, parts.headers, bytes)
@@ -46,7 +49,11 @@ fn documented(document: &Value) -> BTreeSet<(String, String)> {
 fn route_tables() -> BTreeMap<&'static str, (fn(AppState) -> Router, BTreeSet<(String, String)>)> {
     let sources: [(&str, fn(AppState) -> Router, &str); 4] = [
         ("auth", auth::router, include_str!("../../auth/src/lib.rs")),
-        ("films", films::router, include_str!("../../films/src/lib.rs")),
+        (
+            "films",
+            films::router,
+            include_str!("../../films/src/lib.rs"),
+        ),
         (
             "screenings",
             screenings::router,
@@ -84,12 +91,21 @@ async fn the_document_describes_exactly_the_routes_the_functions_serve(pool: PgP
     let document = document().await;
     let documented = documented(&document);
     let tables = route_tables();
-    let served: BTreeSet<_> = tables.values().flat_map(|(_, routes)| routes.clone()).collect();
+    let served: BTreeSet<_> = tables
+        .values()
+        .flat_map(|(_, routes)| routes.clone())
+        .collect();
     assert_eq!(served.len(), 36, "the four functions serve 36 routes");
     let undocumented: Vec<_> = served.difference(&documented).collect();
     let unserved: Vec<_> = documented.difference(&served).collect();
-    assert!(undocumented.is_empty(), "served but not documented: {undocumented:?}");
-    assert!(unserved.is_empty(), "documented but not served: {unserved:?}");
+    assert!(
+        undocumented.is_empty(),
+        "served but not documented: {undocumented:?}"
+    );
+    assert!(
+        unserved.is_empty(),
+        "documented but not served: {unserved:?}"
+    );
 
     // And the Routers agree with their tables: every documented operation reaches a handler
     // of its function (anything but the Router's own "route not found" and 405).
@@ -99,7 +115,11 @@ async fn the_document_describes_exactly_the_routes_the_functions_serve(pool: PgP
             let uri = path.replace("{id}", "1");
             let method = Method::from_bytes(method.as_bytes()).expect("a method");
             let response = app.send(method.clone(), &uri, None, None).await;
-            assert_ne!(response.status, StatusCode::METHOD_NOT_ALLOWED, "{name}: {method} {uri}");
+            assert_ne!(
+                response.status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{name}: {method} {uri}"
+            );
             assert_ne!(
                 response.body["detail"], "route not found",
                 "{name}: {method} {uri} is documented but not routed"
@@ -143,6 +163,14 @@ async fn the_document_is_openapi_3_1_with_every_reference_resolved_and_every_err
         );
     }
 
+    let mut ids = BTreeSet::new();
+    for item in document["paths"].as_object().expect("paths").values() {
+        for operation in item.as_object().expect("a path item").values() {
+            let id = operation["operationId"].as_str().expect("an operation id");
+            assert!(ids.insert(id), "operation id {id} is not unique");
+        }
+    }
+
     let error = &document["components"]["schemas"]["Error"];
     assert_eq!(error["required"], serde_json::json!(["detail", "code"]));
     for (path, item) in document["paths"].as_object().expect("paths") {
@@ -164,7 +192,10 @@ async fn the_document_is_openapi_3_1_with_every_reference_resolved_and_every_err
                 .as_array()
                 .is_some_and(|s| s.iter().any(|r| r.get("oauth2").is_some()));
             if secured {
-                assert!(responses.contains_key("401"), "{method} {path}: a token can be refused");
+                assert!(
+                    responses.contains_key("401"),
+                    "{method} {path}: a token can be refused"
+                );
             }
             if operation.get("requestBody").is_some() {
                 for status in ["400", "413", "415", "422"] {
@@ -187,7 +218,11 @@ async fn sign_in_is_oauth2_password_flow_against_the_login_route() {
     let login = &document["paths"]["/auth/login"]["post"]["requestBody"]["content"];
     assert!(login["application/x-www-form-urlencoded"].is_object());
     assert!(login["application/json"].is_object());
-    assert!(document["paths"]["/auth/login"]["post"].get("security").is_none());
+    assert!(
+        document["paths"]["/auth/login"]["post"]
+            .get("security")
+            .is_none()
+    );
     assert_eq!(
         document["paths"]["/users/me"]["get"]["security"],
         serde_json::json!([{"oauth2": []}])
@@ -199,7 +234,12 @@ async fn swagger_ui_is_served_from_the_function_itself() {
     for uri in ["/docs", "/docs/", "/docs/index.html"] {
         let (status, headers, body) = get(docs::router(), uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
-        assert!(headers[header::CONTENT_TYPE].to_str().expect("ascii").starts_with("text/html"));
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .expect("ascii")
+                .starts_with("text/html")
+        );
         let page = String::from_utf8(body).expect("utf-8");
         assert!(page.contains("<base href=\"/docs/\">"), "{uri}: {page}");
         assert!(page.contains("swagger-ui"), "{uri}");
@@ -224,7 +264,9 @@ async fn swagger_ui_is_served_from_the_function_itself() {
     let body: Value = serde_json::from_slice(&body).expect("our error body");
     assert_eq!(body["code"], "not_found");
 
-    let request = Request::post("/openapi.json").body(Body::empty()).expect("request");
+    let request = Request::post("/openapi.json")
+        .body(Body::empty())
+        .expect("request");
     let response = docs::router().oneshot(request).await.expect("response");
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
 }

@@ -5,8 +5,10 @@ use axum::http::StatusCode;
 use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 use shared::films::{AgeRating, GenreRef};
-use shared::openapi::{BadQuery, ErrorBody, JsonBody, NotFound, OptionalToken, PageParams, RoleOnly};
-use shared::validate::{Checks, contains_pattern, multiline_text, text};
+use shared::openapi::{
+    BadQuery, ErrorBody, JsonBody, NotFound, OptionalToken, PageParams, RoleOnly,
+};
+use shared::validate::{Checks, contains_pattern, multiline_text, trimmed_text};
 use shared::{
     Admin, AppState, Error, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result, ResultExt,
 };
@@ -78,7 +80,7 @@ impl FilmBody {
     /// Checks every field at once. Creating needs title, rating, duration and year.
     fn parse(self, creating: bool) -> Result<FilmChanges> {
         const REQUIRED: &str = "this field is required";
-        let title = self.title.map(|t| t.trim().to_owned());
+        let title = self.title.as_deref().map(|t| t.trim().to_owned());
         let next_year = i64::from(chrono::Utc::now().year()) + 1;
         let mut genre_ids = self.genre_ids;
         if let Some(ids) = genre_ids.as_mut() {
@@ -88,7 +90,10 @@ impl FilmBody {
         let mut checks = Checks::new();
         checks
             .check("title", creating && title.is_none(), REQUIRED)
-            .add("title", title.as_deref().and_then(|t| text(t, 1, 200)))
+            .add(
+                "title",
+                self.title.as_deref().and_then(|t| trimmed_text(t, 1, 200)),
+            )
             .add(
                 "description",
                 self.description

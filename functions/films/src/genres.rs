@@ -3,12 +3,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-use shared::openapi::{BadQuery, ErrorBody, JsonBody, NotFound, OptionalToken, PageParams, RoleOnly};
-use shared::validate::{Checks, contains_pattern, text};
+use shared::openapi::{
+    BadQuery, ErrorBody, JsonBody, NotFound, OptionalToken, PageParams, RoleOnly,
+};
+use shared::validate::{Checks, contains_pattern, trimmed_text};
 use shared::{
     Admin, AppState, Error, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result, ResultExt,
 };
+use utoipa::{IntoParams, ToSchema};
 
 /// A genre.
 #[derive(Debug, Serialize, ToSchema)]
@@ -41,10 +43,11 @@ fn title_taken() -> Error {
 
 /// The trimmed title, or 422.
 fn parse_title(body: GenreBody) -> Result<String> {
-    let title = body.title.map(|t| t.trim().to_owned());
+    let raw = body.title;
+    let title = raw.as_deref().map(|t| t.trim().to_owned());
     Checks::new()
         .check("title", title.is_none(), "this field is required")
-        .add("title", title.as_deref().and_then(|t| text(t, 1, 50)))
+        .add("title", raw.as_deref().and_then(|t| trimmed_text(t, 1, 50)))
         .finish()?;
     Ok(title.unwrap_or_default())
 }

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use shared::openapi::{ErrorBody, JsonBody, SignedIn};
 use shared::validate::Checks;
-use utoipa::ToSchema;
 use shared::{AppState, AuthUser, Error, Json, Result, Role};
 use sqlx::{PgConnection, PgPool};
+use utoipa::ToSchema;
 
 use crate::model::{Reservation, fetch};
 

@@ -4,13 +4,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use shared::money::Amount;
-use shared::openapi::{BadQuery, ErrorBody, JsonBody, NotFound, OptionalToken, PageParams, RoleOnly};
-use shared::validate::{Checks, text};
+use shared::openapi::{
+    BadQuery, ErrorBody, JsonBody, NotFound, OptionalToken, PageParams, RoleOnly,
+};
+use shared::validate::{Checks, trimmed_text};
 use shared::{
     Admin, AppState, Error, Json, MaybeAuthUser, Page, Paginated, Path, Result, ResultExt,
 };
+use utoipa::ToSchema;
 
 /// A hall's kind. Stored as the `hall_kind` enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, ToSchema)]
@@ -39,8 +41,8 @@ pub(crate) struct Hall {
 /// given (the layout only while the hall has no screenings).
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct HallBody {
-    /// 1–50 characters; unique, whatever the case.
-    #[schema(min_length = 1, max_length = 50)]
+    /// 1–100 characters; unique, whatever the case.
+    #[schema(min_length = 1, max_length = 100)]
     name: Option<String>,
     kind: Option<HallKind>,
     /// 0–500, at most two decimal places.
@@ -62,12 +64,15 @@ struct HallChanges {
 impl HallBody {
     fn parse(self, creating: bool) -> Result<HallChanges> {
         const REQUIRED: &str = "this field is required";
-        let name = self.name.map(|n| n.trim().to_owned());
+        let name = self.name.as_deref().map(|n| n.trim().to_owned());
         let surcharge = self.surcharge_percent.map(|a| a.0);
         let layout = |value: Option<i64>| value.is_some_and(|v| !(1..=100).contains(&v));
         Checks::new()
             .check("name", creating && name.is_none(), REQUIRED)
-            .add("name", name.as_deref().and_then(|n| text(n, 1, 100)))
+            .add(
+                "name",
+                self.name.as_deref().and_then(|n| trimmed_text(n, 1, 100)),
+            )
             .check("kind", creating && self.kind.is_none(), REQUIRED)
             .check(
                 "surcharge_percent",

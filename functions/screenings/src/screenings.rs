@@ -14,7 +14,9 @@ use shared::{
 use sqlx::PgConnection;
 
 use crate::halls::HallKind;
-use shared::openapi::{BadQuery, ErrorBody, JsonBody, NotFound, OptionalToken, PageParams, RoleOnly};
+use shared::openapi::{
+    BadQuery, ErrorBody, JsonBody, NotFound, OptionalToken, PageParams, RoleOnly,
+};
 use utoipa::{IntoParams, ToSchema};
 
 /// The film of a screening.

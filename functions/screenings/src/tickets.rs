@@ -5,10 +5,12 @@ use axum::http::StatusCode;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use shared::money::{Amount, price_problem};
-use shared::openapi::{BadQuery, ErrorBody, JsonBody, NotFound, OptionalToken, PageParams, RoleOnly};
+use shared::openapi::{
+    BadQuery, ErrorBody, JsonBody, NotFound, OptionalToken, PageParams, RoleOnly,
+};
 use shared::validate::Checks;
-use utoipa::{IntoParams, ToSchema};
 use shared::{Admin, AppState, Error, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result};
+use utoipa::{IntoParams, ToSchema};
 
 /// Whether a seat is booked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

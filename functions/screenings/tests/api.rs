@@ -169,7 +169,12 @@ async fn bad_hall_bodies_are_refused_and_write_nothing(pool: PgPool) {
     for (field, value) in [
         ("name", json!("")),
         ("name", json!("n\u{0}")),
+        ("name", json!("   ")),
+        // 101 characters as sent, though 100 once trimmed: the documented maxLength holds.
+        ("name", json!(format!("{} ", "n".repeat(100)))),
         ("kind", json!("imax")),
+        ("surcharge_percent", json!(" 5")),
+        ("surcharge_percent", json!("1_0")),
         ("surcharge_percent", json!("-1")),
         ("surcharge_percent", json!("500.01")),
         ("surcharge_percent", json!("1.234")),
