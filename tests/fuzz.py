@@ -62,7 +62,7 @@ def run(base, tokens, out_dir):
             "--header", f"Authorization: Bearer {token}",
             "--checks", "all", "--exclude-checks", EXCLUDED_CHECKS,
             "--phases", "examples,coverage,fuzzing,stateful",
-            "--max-examples", os.environ.get("FUZZ_MAX_EXAMPLES", "60"),
+            "--max-examples", os.environ.get("FUZZ_MAX_EXAMPLES", "80"),
             "--seed", os.environ.get("FUZZ_SEED", "20261123"),
             # One worker: Hypothesis parses lambdas' source with `ast`, which CPython 3.11
             # does not allow from two threads at once.

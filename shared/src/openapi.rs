@@ -150,6 +150,18 @@ impl Modify for Common {
                 ) {
                     *id = format!("{tag}_{id}");
                 }
+                // Handler docs begin with their route (`` `GET /films/{id}`: … ``), which
+                // Swagger UI shows anyway; the summary is what follows.
+                if let Some(summary) = operation.summary.as_mut()
+                    && let Some((_, rest)) = summary.split_once("`: ")
+                    && summary.starts_with('`')
+                {
+                    let mut chars = rest.chars();
+                    *summary = chars
+                        .next()
+                        .map(|first| first.to_uppercase().chain(chars).collect())
+                        .unwrap_or_default();
+                }
                 operation
                     .responses
                     .responses

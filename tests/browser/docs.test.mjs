@@ -51,7 +51,7 @@ try {
   const me = page.waitForResponse((r) => r.url().endsWith("/users/me"));
   await operation.locator("button.execute").click();
   const meResponse = await me;
-  const status = (await operation.locator(".live-responses-table .response-col_status").first().innerText()).trim();
+  const status = (await operation.locator(".live-responses-table tbody .response-col_status").first().innerText()).trim();
   const body = await meResponse.json();
   if (meResponse.status() !== 200 || status !== "200") failures.push(`Try it out: GET /users/me showed ${status}`);
   if (body.username !== username) failures.push(`Try it out: /users/me is ${JSON.stringify(body)}`);

@@ -32,7 +32,7 @@ async fn document() -> Value {
 }
 
 /// Every `(METHOD, /path)` the document describes.
-fn documented(document: &Value) -> BTreeSet<(String, String)> {
+fn documented(document: &Value) -> Routes {
     let mut operations = BTreeSet::new();
     for (path, item) in document["paths"].as_object().expect("paths") {
         for method in item.as_object().expect("a path item").keys() {
@@ -44,10 +44,15 @@ fn documented(document: &Value) -> BTreeSet<(String, String)> {
     operations
 }
 
+/// A function's Router, built from its state.
+type RouterFn = fn(AppState) -> Router;
+/// `(METHOD, /path)` pairs.
+type Routes = BTreeSet<(String, String)>;
+
 /// The route table of each API function, read from its `router()`: every
 /// `.route("/path", get(…).post(…))`. (axum cannot list a Router's routes.)
-fn route_tables() -> BTreeMap<&'static str, (fn(AppState) -> Router, BTreeSet<(String, String)>)> {
-    let sources: [(&str, fn(AppState) -> Router, &str); 4] = [
+fn route_tables() -> BTreeMap<&'static str, (RouterFn, Routes)> {
+    let sources: [(&str, RouterFn, &str); 4] = [
         ("auth", auth::router, include_str!("../../auth/src/lib.rs")),
         (
             "films",
