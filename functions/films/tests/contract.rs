@@ -48,3 +48,24 @@ async fn api_gateway_events_reach_the_catalogue(pool: PgPool) {
     assert_eq!(status, 200, "{one}");
     assert_eq!(one["title"], "Double Indemnity");
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_json_body_that_is_not_utf8_is_a_400_and_writes_nothing(pool: PgPool) {
+    // API Gateway hands bytes that are not text over base64-encoded.
+    let app = TestApp::new(pool, films::router);
+    let (_, admin) = app.user("boss", Role::Admin).await;
+    let (status, body, _) = invoke_fixture(
+        app.router.clone(),
+        env!("CARGO_MANIFEST_DIR"),
+        "create_genre_not_utf8",
+        &[("{{token}}", &admin)],
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], "malformed_body");
+    let genres: i64 = sqlx::query_scalar("select count(*) from genres")
+        .fetch_one(app.db())
+        .await
+        .expect("count");
+    assert_eq!(genres, 0);
+}
