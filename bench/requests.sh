@@ -29,13 +29,13 @@ auth_port=7111 films_port=7112 screenings_port=7113 reservations_port=7114 bare_
 build_host_binaries
 fresh_database "$db"
 psql "$db_url" -qf bench/seed.sql
-# Seats for the bookings: ten screenings in a 100 x 100 hall, each with contiguous ticket
+# Seats for the bookings: eight screenings in a 100 x 100 hall, each with contiguous ticket
 # ids, one screening per booking run.
 psql "$db_url" -qAt >/dev/null <<'SQL'
 insert into halls (name, kind, surcharge_percent, rows, seats_per_row) values ('Arena', 'vip', 52, 100, 100);
 insert into screenings (film_id, hall_id, starts_at, ends_at, base_price)
 select (select min(id) from films), h.id, now() + make_interval(days => 10 + d), now() + make_interval(days => 10 + d, mins => 100), 10
-from halls h, generate_series(1, 10) d where h.name = 'Arena';
+from halls h, generate_series(1, 8) d where h.name = 'Arena';
 insert into tickets (screening_id, row_number, seat_number)
 select s.id, r, n from screenings s join halls h on h.id = s.hall_id, generate_series(1, 100) r, generate_series(1, 100) n
 where h.name = 'Arena' order by s.id, r, n;
@@ -86,16 +86,15 @@ for route in film films seats; do
   echo "  ${route_name[$route]}: router answers $real bytes, baseline $bare bytes" >&2
 done
 
-booking_run=0
-# run ROUTE SERVER CONNECTIONS: one wrk run; prints its JSON.
+# run ROUTE SERVER CONNECTIONS SLOT: one wrk run; prints its JSON. Booking run number SLOT
+# books the seats of screening number SLOT of the arena, which no other run books.
 run() {
-  local route=$1 server=$2 connections=$3 port threads=2 script=bench/stats.lua
+  local route=$1 server=$2 connections=$3 slot=$4 port threads=2 script=bench/stats.lua
   [ "$server" = bare ] && port=$bare_port || port=${route_port[$route]}
   [ "$connections" = 1 ] && threads=1
   if [ "$route" = booking ]; then
     local first last
-    read -r first last <<<"${arena[$booking_run]}"
-    booking_run=$((booking_run + 1))
+    read -r first last <<<"${arena[$slot]}"
     FIRST_TICKET=$first LAST_TICKET=$last TOKEN=$token THREADS=$threads \
       wrk_json -t"$threads" -c"$connections" -d"$duration" -s bench/booking.lua "http://127.0.0.1:$port"
   else
@@ -111,12 +110,14 @@ for route in film films seats; do
 done
 
 results=()
+slot=0
 for route in film films seats booking; do
   for connections in 1 32; do
-    a=$(run "$route" router "$connections")
-    b=$(run "$route" bare "$connections")
-    c=$(run "$route" bare "$connections")
-    d=$(run "$route" router "$connections")
+    a=$(run "$route" router "$connections" "$slot")
+    b=$(run "$route" bare "$connections" "$((slot + 1))")
+    c=$(run "$route" bare "$connections" "$((slot + 2))")
+    d=$(run "$route" router "$connections" "$((slot + 3))")
+    [ "$route" = booking ] && slot=$((slot + 4))
     line=$(python3 - "$route" "${route_name[$route]}" "$connections" "$a" "$d" "$b" "$c" <<'PY'
 import json, sys
 route, name, connections = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -135,10 +136,12 @@ print(json.dumps({
     "router_rps": sum(r["rps"] for r in router) / 2, "bare_rps": sum(r["rps"] for r in bare) / 2,
     "failures": failures, "runs": {"router": router, "bare": bare},
 }))
+r, b = per_request_us(router), per_request_us(bare)
+print(f"  {name:<38} c={connections:<3} router {r:8.1f} us  bare {b:8.1f} us  "
+      f"ratio {r / b:.2f}  failures {failures}", file=sys.stderr)
 PY
 )
     results+=("$line")
-    python3 -c 'import json, sys; r = json.loads(sys.argv[1]); print(f"  {r[\"name\"]:<38} c={r[\"connections\"]:<3} router {r[\"router_us\"]:8.1f} us  bare {r[\"bare_us\"]:8.1f} us  ratio {r[\"router_us\"] / r[\"bare_us\"]:.2f}  failures {r[\"failures\"]}")' "$line" >&2
   done
 done
 printf '%s\n' "${results[@]}" >"$out_dir/requests.json"
@@ -179,8 +182,11 @@ alone, together, logins = (json.loads(x) for x in sys.argv[2:5])
 print(json.dumps({"placement": sys.argv[1], "reads_alone_rps": alone["rps"],
                   "reads_with_logins_rps": together["rps"], "logins_rps": logins["rps"],
                   "failures": sum(r["errors"] + r["non2xx"] for r in (alone, together, logins)),
-                  "bcrypt_cost": int(sys.argv[5])}))' "$placement" "$alone" "$together" "$(cat "$out_dir/logins-wrk.json")" "$bcrypt_cost")
+                  "bcrypt_cost": int(sys.argv[5])}))
+a, t, g = alone["rps"], together["rps"], logins["rps"]
+print(f"  reads while 4 logins ({sys.argv[1]} cores): {a:.0f}/s alone, {t:.0f}/s with "
+      f"{g:.1f} logins/s: {100 * t / a:.0f} % kept", file=sys.stderr)' \
+    "$placement" "$alone" "$together" "$(cat "$out_dir/logins-wrk.json")" "$bcrypt_cost")
   logins+=("$line")
-  python3 -c 'import json, sys; r = json.loads(sys.argv[1]); print(f"  reads while 4 logins ({r[\"placement\"]} cores): {r[\"reads_alone_rps\"]:.0f}/s alone, {r[\"reads_with_logins_rps\"]:.0f}/s with {r[\"logins_rps\"]:.1f} logins/s: {100 * r[\"reads_with_logins_rps\"] / r[\"reads_alone_rps\"]:.0f} % kept")' "$line" >&2
 done
 printf '%s\n' "${logins[@]}" >"$out_dir/logins.json"

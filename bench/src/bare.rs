@@ -141,7 +141,7 @@ async fn list_films(State(bare): State<Bare>, Query(page): Query<PageQuery>) -> 
     let rows = sqlx::query(FILMS)
         .bind(None::<String>)
         .bind(None::<i64>)
-        .bind(None::<String>)
+        .bind(None::<shared::films::AgeRating>)
         .bind(limit)
         .bind(offset)
         .fetch_all(&bare.db)
