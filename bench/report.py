@@ -75,6 +75,7 @@ def per_request(table, directory):
     for row in load(directory, "requests.json"):
         ratio = row["router_us"] / row["bare_us"]
         how = "mean latency" if row["connections"] == 1 else "1 / throughput"
+        how += f", median of {row.get('runs_each', 2)} runs each"
         failures = f"; {row['failures']} failed requests" if row["failures"] else ""
         table.add(f"server time per request, {row['name']}, c={row['connections']} ({how})",
                   f"{row['router_us']:.0f} µs ({row['router_rps']:.0f}/s){failures}",

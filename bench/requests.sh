@@ -5,22 +5,25 @@
 #    sqlx baseline running the same single statement (cinema-bench-bare), for
 #    GET /films/{id}, GET /films (a page of 50 films), GET /screenings/{id}/seats (7 x 10)
 #    and POST /reservations (one distinct seat per request), each at 1 and at 32
-#    connections, with wrk. Router and baseline take turns (router, bare, bare, router) so
-#    that drift on a shared machine falls on both alike.
+#    connections, with wrk. Router and baseline take turns (router, bare, bare, router;
+#    ROUNDS times) so that drift on a shared machine falls on both alike; the median run of
+#    each counts.
 # 2. Reads while logins: GET /films/{id} alone, then while 4 clients sign in without pause
 #    (bcrypt at BCRYPT_COST, default 12 as deployed); once with every process free to use
 #    both cores, once with the auth server and its clients on one core and the films server
 #    and its clients on the other (a model of separate Lambda instances).
 #
 #   bench/requests.sh        (needs: make tools; wrk; a PostgreSQL server)
-# Environment: DURATION (4s per run), POOL (8 connections per server), BCRYPT_COST (12),
+# Environment: DURATION (2s per run), ROUNDS (3), POOL (8 connections per server), BCRYPT_COST (12),
 # BENCH_SMOKE (one turn each, no warm-up), PROFILE, PG_SERVER, BENCH_OUT, BENCH_NO_BUILD
 # (see bench/common.sh).
 # Writes $BENCH_OUT/requests.json and $BENCH_OUT/logins.json.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
-duration=${DURATION:-4s}
+duration=${DURATION:-2s}
+rounds=${ROUNDS:-3}
+[ -z "${BENCH_SMOKE:-}" ] || rounds=1
 pool=${POOL:-8}
 bcrypt_cost=${BCRYPT_COST:-12}
 db=cinema_bench_requests
@@ -30,13 +33,13 @@ auth_port=7111 films_port=7112 screenings_port=7113 reservations_port=7114 bare_
 build_host_binaries
 fresh_database "$db"
 psql "$db_url" -qf bench/seed.sql
-# Seats for the bookings: eight screenings in a 100 x 100 hall, each with contiguous ticket
-# ids, one screening per booking run.
-psql "$db_url" -qAt >/dev/null <<'SQL'
+# Seats for the bookings: a 100 x 100 hall with a screening for every booking run, each
+# with contiguous ticket ids.
+psql "$db_url" -qAt -v rounds="$rounds" >/dev/null <<'SQL'
 insert into halls (name, kind, surcharge_percent, rows, seats_per_row) values ('Arena', 'vip', 52, 100, 100);
 insert into screenings (film_id, hall_id, starts_at, ends_at, base_price)
 select (select min(id) from films), h.id, now() + make_interval(days => 10 + d), now() + make_interval(days => 10 + d, mins => 100), 10
-from halls h, generate_series(1, 8) d where h.name = 'Arena';
+from halls h, generate_series(1, 8 * :rounds) d where h.name = 'Arena';
 insert into tickets (screening_id, row_number, seat_number)
 select s.id, r, n from screenings s join halls h on h.id = s.hall_id, generate_series(1, 100) r, generate_series(1, 100) n
 where h.name = 'Arena' order by s.id, r, n;
@@ -114,31 +117,33 @@ results=()
 slot=0
 for route in film films seats booking; do
   for connections in 1 32; do
-    a=$(run "$route" router "$connections" "$slot")
-    b=$(run "$route" bare "$connections" "$((slot + 1))")
-    if [ -n "${BENCH_SMOKE:-}" ]; then
-      c=$b d=$a # one turn each is enough to show that the harness works
-    else
-      c=$(run "$route" bare "$connections" "$((slot + 2))")
-      d=$(run "$route" router "$connections" "$((slot + 3))")
-    fi
-    [ "$route" = booking ] && slot=$((slot + 4))
-    line=$(python3 - "$route" "${route_name[$route]}" "$connections" "$a" "$d" "$b" "$c" <<'PY'
-import json, sys
+    router_runs=() bare_runs=()
+    for _ in $(seq "$rounds"); do
+      router_runs+=("$(run "$route" router "$connections" "$slot")")
+      bare_runs+=("$(run "$route" bare "$connections" "$((slot + 1))")")
+      bare_runs+=("$(run "$route" bare "$connections" "$((slot + 2))")")
+      router_runs+=("$(run "$route" router "$connections" "$((slot + 3))")")
+      if [ "$route" = booking ]; then slot=$((slot + 4)); fi
+    done
+    line=$(python3 - "$route" "${route_name[$route]}" "$connections" \
+      "$(printf '%s\n' "${router_runs[@]}")" "$(printf '%s\n' "${bare_runs[@]}")" <<'PY'
+import json, statistics, sys
 route, name, connections = sys.argv[1], sys.argv[2], int(sys.argv[3])
-router = [json.loads(x) for x in sys.argv[4:6]]
-bare = [json.loads(x) for x in sys.argv[6:8]]
+router = [json.loads(x) for x in sys.argv[4].splitlines()]
+bare = [json.loads(x) for x in sys.argv[5].splitlines()]
 def per_request_us(runs):
     # At 1 connection the time a request takes; at 32 the server's time per request at
-    # saturation, the inverse of throughput.
+    # saturation, the inverse of throughput. The median run: a burst of other work on a
+    # shared machine spoils one run, not the figure.
     if connections == 1:
-        return sum(r["latency_mean_us"] for r in runs) / len(runs)
-    return 1e6 / (sum(r["rps"] for r in runs) / len(runs))
+        return statistics.median(r["latency_mean_us"] for r in runs)
+    return 1e6 / statistics.median(r["rps"] for r in runs)
 failures = sum(r["errors"] + r["non2xx"] for r in router + bare)
 print(json.dumps({
-    "route": route, "name": name, "connections": connections,
+    "route": route, "name": name, "connections": connections, "runs_each": len(router),
     "router_us": per_request_us(router), "bare_us": per_request_us(bare),
-    "router_rps": sum(r["rps"] for r in router) / 2, "bare_rps": sum(r["rps"] for r in bare) / 2,
+    "router_rps": statistics.median(r["rps"] for r in router),
+    "bare_rps": statistics.median(r["rps"] for r in bare),
     "failures": failures, "runs": {"router": router, "bare": bare},
 }))
 r, b = per_request_us(router), per_request_us(bare)
