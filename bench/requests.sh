@@ -180,7 +180,8 @@ for placement in shared pinned; do
     read_pin=0 login_pin=1
   fi
   alone=$(WRK_PIN=$read_pin reads)
-  WRK_PIN=$login_pin wrk_json -t1 -c4 -d"$((seconds + 2))s" -s bench/login.lua \
+  # A login on one shared core takes seconds: wrk's 2 s timeout would count them as errors.
+  WRK_PIN=$login_pin wrk_json -t1 -c4 -d"$((seconds + 2))s" --timeout 30s -s bench/login.lua \
     "http://127.0.0.1:$auth_port/auth/login" >"$out_dir/logins-wrk.json" &
   logins_pid=$!
   sleep 1 # the logins reach their steady state first
