@@ -15,7 +15,7 @@
 #
 #   bench/requests.sh        (needs: make tools; wrk; a PostgreSQL server)
 # Environment: DURATION (2s per run), ROUNDS (3), POOL (8 connections per server), BCRYPT_COST (12),
-# BENCH_SMOKE (one turn each, no warm-up), PROFILE, PG_SERVER, BENCH_OUT, BENCH_NO_BUILD
+# BENCH_SMOKE (one round, no warm-up), PROFILE, PG_SERVER, BENCH_OUT, BENCH_NO_BUILD
 # (see bench/common.sh).
 # Writes $BENCH_OUT/requests.json and $BENCH_OUT/logins.json.
 set -euo pipefail
