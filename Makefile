@@ -80,7 +80,9 @@ test-all: fmt-check template-check sqlx-check browser-tools
 	echo "== Lambda packages (release, arm64)"; \
 	$(MAKE) --no-print-directory package; \
 	echo "== end to end"; \
-	$(MAKE) --no-print-directory e2e-run TEST_DB_SERVER='$(TEST_DB_SERVER)'
+	$(MAKE) --no-print-directory e2e-run TEST_DB_SERVER='$(TEST_DB_SERVER)'; \
+	echo "== benchmark harness (smoke run)"; \
+	$(MAKE) --no-print-directory bench-smoke PG_SERVER='$(TEST_DB_SERVER)'
 
 # Headless Chromium (Debian's) and Playwright's driver for the Swagger UI check.
 .PHONY: browser-tools
@@ -136,9 +138,16 @@ lint: fmt-check template-check ## rustfmt, clippy (warnings are errors), cfn-lin
 # ---------------------------------------------------------------- benchmarks
 
 .PHONY: bench
-bench: tools ## Booking throughput at 32 concurrent clients (wrk), with a no-double-booking check
-	@command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk); }
-	bench/booking.sh
+bench: bench-tools ## Every benchmark in one run, each figure next to its limit (BENCHMARKS.md)
+	PG_SERVER='$(PG_SERVER)' bench/run.sh
+
+.PHONY: bench-smoke
+bench-smoke: bench-tools ## A seconds-long run of every benchmark, so that the harness cannot rot (make test runs it)
+	BENCH_SMOKE=1 PG_SERVER='$(PG_SERVER)' bench/run.sh
+
+.PHONY: bench-tools
+bench-tools: tools
+	@command -v wrk >/dev/null && command -v zip >/dev/null || { apt-get install -y -qq wrk zip >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk zip); }
 
 # ---------------------------------------------------------------- build and deploy
 

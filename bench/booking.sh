@@ -4,21 +4,19 @@
 # database that every 201 is exactly one active seat and no seat is booked twice.
 #
 #   bench/booking.sh            (needs: make tools; wrk; a PostgreSQL server)
-# Environment: CONNECTIONS (32), DURATION (10s), PG_SERVER.
+# Environment: CONNECTIONS (32), DURATION (10s), and PROFILE, PG_SERVER, BENCH_OUT,
+# BENCH_NO_BUILD (see bench/common.sh). Writes $BENCH_OUT/booking.json.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="$PWD/.venv/bin:$HOME/.cargo/bin:$PATH" SQLX_OFFLINE=true
+source "$(dirname "$0")/common.sh"
 
 connections=${CONNECTIONS:-32}
 duration=${DURATION:-10s}
-pg_server=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
 db_url=$pg_server/cinema_bench
 auth_port=7101
 booking_port=7104
 
-cargo build --release --quiet -p bench -p migrate
-psql "$pg_server/postgres" -qc 'drop database if exists cinema_bench' -c 'create database cinema_bench'
-DATABASE_URL=$db_url target/release/migrate > /dev/null 2>&1
+build_host_binaries
+fresh_database cinema_bench
 
 # Three screenings in one 100 x 100 hall: 30,000 seats with contiguous ticket ids.
 psql "$db_url" -qAt <<'SQL' > /dev/null
@@ -36,8 +34,8 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; }
 trap cleanup EXIT
 export DATABASE_URL=$db_url JWT_SECRET=benchmark-signing-key-0123456789-abcdef BCRYPT_COST=4 DB_POOL_MAX_CONNECTIONS=16 RUST_LOG=warn
-target/release/cinema-bench-serve auth "127.0.0.1:$auth_port" & pids+=($!)
-target/release/cinema-bench-serve reservations "127.0.0.1:$booking_port" & pids+=($!)
+"$bin_dir/cinema-bench-serve" auth "127.0.0.1:$auth_port" & pids+=($!)
+"$bin_dir/cinema-bench-serve" reservations "127.0.0.1:$booking_port" & pids+=($!)
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$booking_port/" && curl -s -o /dev/null "http://127.0.0.1:$auth_port/" && break; sleep 0.1; done
 
 curl -sf "http://127.0.0.1:$auth_port/auth/register" -H 'content-type: application/json' \
@@ -47,8 +45,20 @@ token=$(curl -sf "http://127.0.0.1:$auth_port/auth/login" -d 'username=bench&pas
 
 echo "booking: $connections connections, $duration, one distinct seat per request"
 FIRST_TICKET=$first LAST_TICKET=$last TOKEN=$token THREADS=2 \
-  wrk -t2 -c"$connections" -d"$duration" --latency -s bench/booking.lua "http://127.0.0.1:$booking_port" | tee target/bench-booking.txt
+  wrk -t2 -c"$connections" -d"$duration" --latency -s bench/booking.lua "http://127.0.0.1:$booking_port" |
+  tee "$out_dir/booking.txt" | grep -v '^WRK_JSON '
 
-psql "$db_url" -qAt -c "select 'active seats: ' || count(*) from reservation_items where active" \
-  -c "select 'seats booked twice: ' || count(*) from (select ticket_id from reservation_items where active group by 1 having count(*) > 1) d" \
-  -c "select 'reservations: ' || count(*) from reservations"
+read -r active twice reservations < <(psql "$db_url" -qAt -F ' ' -c \
+  "select (select count(*) from reservation_items where active),
+          (select count(*) from (select ticket_id from reservation_items where active group by 1 having count(*) > 1) d),
+          (select count(*) from reservations)")
+echo "active seats: $active"
+echo "seats booked twice: $twice"
+echo "reservations: $reservations"
+python3 -c '
+import json, sys
+run = json.loads(sys.argv[1])
+print(json.dumps({**run, "connections": int(sys.argv[2]), "active_seats": int(sys.argv[3]),
+                  "booked_twice": int(sys.argv[4]), "reservations": int(sys.argv[5])}))' \
+  "$(sed -n 's/^WRK_JSON //p' "$out_dir/booking.txt")" "$connections" "$active" "$twice" "$reservations" \
+  >"$out_dir/booking.json"

@@ -1,0 +1,191 @@
+"""The table of `make bench`: every figure next to its limit, measured in the same run.
+
+    python3 bench/report.py RESULTS_DIR [--smoke]
+
+Reads the JSON the benchmark scripts wrote into RESULTS_DIR and prints Markdown: the
+machine, then one row per figure with its limit, the ratio and whether the target is met,
+then the statement count of every endpoint. With --smoke the figures come from a run too
+short to mean anything; the table is printed all the same, to show that nothing is missing.
+"""
+
+import json
+import os
+import platform
+import subprocess
+import sys
+
+MIB = 1024 * 1024
+
+
+def load(directory, name):
+    path = os.path.join(directory, name)
+    if not os.path.exists(path):
+        sys.exit(f"{path} is missing: that benchmark did not run")
+    with open(path) as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def machine():
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as info:
+        memory_kib = int(info.readline().split()[1])
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    cores = os.cpu_count()
+    load1, load5, _ = os.getloadavg()
+    return (f"{cores} cores ({cpu}), {memory_kib / MIB:.0f} GiB, Linux {platform.release()}, "
+            f"{rustc}; load average at the end {load1:.1f} (1 min), {load5:.1f} (5 min)")
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+        self.misses = []
+
+    def add(self, figure, value, limit, ratio, target, ok):
+        self.rows.append((figure, value, limit, ratio, target, "pass" if ok else "**MISS**"))
+        if not ok:
+            self.misses.append(figure)
+
+    def markdown(self):
+        lines = ["| figure | measured | limit (same run) | ratio | target | result |",
+                 "|---|---|---|---|---|---|"]
+        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        return "\n".join(lines)
+
+
+def cold_starts(table, directory):
+    rows = {row["function"]: row for row in load(directory, "coldstart.json")}
+    hello = rows["hello"]
+    for function in ("auth", "films", "screenings", "reservations"):
+        row = rows[function]
+        ratio = row["cold_median_ms"] / hello["cold_median_ms"]
+        table.add(f"cold start `{function}` ({row['route']}), median of {row['runs']}",
+                  f"{row['cold_median_ms']:.1f} ms",
+                  f"hello {hello['cold_median_ms']:.1f} ms",
+                  f"{ratio:.2f} ×", "≤ 1.3 ×", ratio <= 1.3)
+    return rows
+
+
+def per_request(table, directory):
+    for row in load(directory, "requests.json"):
+        ratio = row["router_us"] / row["bare_us"]
+        how = "mean latency" if row["connections"] == 1 else "1 / throughput"
+        how += f", median of {row.get('runs_each', 2)} runs each"
+        failures = f"; {row['failures']} failed requests" if row["failures"] else ""
+        table.add(f"server time per request, {row['name']}, c={row['connections']} ({how})",
+                  f"{row['router_us']:.0f} µs ({row['router_rps']:.0f}/s){failures}",
+                  f"bare axum + sqlx {row['bare_us']:.0f} µs ({row['bare_rps']:.0f}/s)",
+                  f"{ratio:.2f} ×", "≤ 1.25 ×", ratio <= 1.25 and not row["failures"])
+
+
+def statements(table, directory):
+    rows = load(directory, "statements.json")
+    reads = [row for row in rows if row["method"] == "GET"]
+    bookings = [row for row in rows if row["method"] == "POST" and row["route"] == "/reservations"]
+    worst_read = max(reads, key=lambda row: row["data_statements"])
+    table.add(f"SQL statements per request, every read ({len(reads)} endpoints): the most",
+              f"{worst_read['data_statements']} ({worst_read['method']} {worst_read['route']})",
+              "1", f"{worst_read['data_statements']:.0f} ×", "≤ 2",
+              worst_read["data_statements"] <= 2)
+    for row in bookings:
+        control = (f" + {row['transaction_control']} transaction control"
+                   if row["transaction_control"] else "")
+        table.add(f"SQL statements per request, POST /reservations, {row['case']}",
+                  f"{row['data_statements']}{control}", "1",
+                  f"{row['data_statements']:.0f} ×", "≤ 4", row["data_statements"] <= 4)
+    return rows
+
+
+def booking(table, directory):
+    row = load(directory, "booking.json")[0]
+    ok = row["rps"] >= 500 and row["booked_twice"] == 0 and not row["errors"]
+    table.add(f"booking throughput, distinct seats, c={row['connections']}",
+              f"{row['rps']:.0f}/s ({row['non2xx']} non-2xx, {row['booked_twice']} seats booked twice)",
+              "Python reference 50/s", f"{row['rps'] / 50:.1f} ×", "≥ 500/s", ok)
+
+
+def logins(table, directory):
+    for row in load(directory, "logins.json"):
+        kept = row["reads_with_logins_rps"] / row["reads_alone_rps"]
+        where = ("auth and films on separate cores (separate Lambda instances)"
+                 if row["placement"] == "pinned" else "both servers sharing both cores")
+        table.add(f"reads (GET /films/{{id}}) kept while 4 logins run, bcrypt cost "
+                  f"{row['bcrypt_cost']}, {where}",
+                  f"{row['reads_with_logins_rps']:.0f}/s (logins {row['logins_rps']:.1f}/s)",
+                  f"reads alone {row['reads_alone_rps']:.0f}/s",
+                  f"{100 * kept:.0f} %", "≥ 80 %", kept >= 0.8)
+
+
+def memory(table, cold):
+    hello = cold["hello"]["peak_rss_kib"]
+    for function in ("auth", "films", "screenings", "reservations"):
+        row = cold[function]
+        peak = row["peak_rss_kib"]
+        ratio = peak / hello
+        table.add(f"peak RSS `{function}` after {row['load_requests']} requests "
+                  f"({row['route']}, {row['load_rps']:.0f}/s)",
+                  f"{peak / 1024:.1f} MiB", f"hello {hello / 1024:.1f} MiB",
+                  f"{ratio:.2f} ×", "≤ 1.5 ×, ≤ 32 MiB",
+                  ratio <= 1.5 and peak <= 32 * 1024)
+
+
+def sizes(table, directory, smoke):
+    if smoke:
+        table.add("release arm64 binary and zip size", "not measured (smoke run: no arm64 build)",
+                  "hello", "-", "≤ 1.3 ×", True)
+        return
+    rows = {row["function"]: row for row in load(directory, "sizes.json")}
+    hello = rows["hello"]
+    for function in ("auth", "films", "screenings", "reservations"):
+        row = rows[function]
+        binary = row["binary_bytes"] / hello["binary_bytes"]
+        zipped = row["zip_bytes"] / hello["zip_bytes"]
+        table.add(f"release arm64 binary / zip `{function}`",
+                  f"{row['binary_bytes'] / MIB:.2f} / {row['zip_bytes'] / MIB:.2f} MiB",
+                  f"hello {hello['binary_bytes'] / MIB:.2f} / {hello['zip_bytes'] / MIB:.2f} MiB",
+                  f"{binary:.2f} / {zipped:.2f} ×", "≤ 1.3 ×", max(binary, zipped) <= 1.3)
+
+
+def endpoint_table(rows):
+    lines = ["| function | endpoint | case | status | data statements | transaction control | limit |",
+             "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        limit = f"≤ {row['limit']}" if row["limit"] is not None else "-"
+        lines.append(f"| {row['function']} | {row['method']} {row['route']} | {row['case']} | "
+                     f"{row['status']} | {row['data_statements']} | {row['transaction_control']} | {limit} |")
+    return "\n".join(lines)
+
+
+def main():
+    directory = sys.argv[1]
+    smoke = "--smoke" in sys.argv[2:]
+    table = Table()
+    cold = cold_starts(table, directory)
+    per_request(table, directory)
+    endpoint_rows = statements(table, directory)
+    booking(table, directory)
+    logins(table, directory)
+    memory(table, cold)
+    sizes(table, directory, smoke)
+
+    if smoke:
+        print("SMOKE RUN: debug binaries and tiny durations; these figures measure nothing.\n")
+    print(f"Machine: {machine()}\n")
+    print(table.markdown())
+    print()
+    print("SQL statements of every endpoint (data statements; BEGIN/COMMIT/savepoints apart):\n")
+    print(endpoint_table(endpoint_rows))
+    print()
+    if table.misses:
+        print(f"{len(table.misses)} of {len(table.rows)} figures miss their target.")
+    else:
+        print(f"All {len(table.rows)} figures meet their target.")
+
+
+if __name__ == "__main__":
+    main()

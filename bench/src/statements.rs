@@ -1,0 +1,856 @@
+//! SQL statements per request, for every endpoint of the four API functions.
+//!
+//! Drives each function's real Router in process (`tower::ServiceExt::oneshot`) against a
+//! freshly migrated database (`DATABASE_URL`, local mode) and records the statements sqlx
+//! sends while each request runs (sqlx reports every one as a `sqlx::query` tracing event).
+//! Transaction control (`BEGIN`, `COMMIT`, savepoints) is counted apart from the statements
+//! that read or write data. sqlx logs `COMMIT`, `ROLLBACK` and `RELEASE SAVEPOINT` but not
+//! the `BEGIN` or `SAVEPOINT` that opened them (it queues those and sends them in the same
+//! write as the next statement, so they cost no round trip of their own): each logged end
+//! of a transaction counts as two statements here. A transaction dropped without an end
+//! (the rollback is queued, not logged) is not seen at all. The catalogue lookups sqlx makes
+//! once per connection for custom types are connection warm-up and are not counted; neither
+//! is the pool's ping, which is a protocol message, not a statement.
+//!
+//! `cinema-bench-statements [JSON_OUT]`: prints a table, writes one JSON object per endpoint
+//! to `JSON_OUT` when given, and fails if any request does not answer as expected.
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+use serde_json::{Value, json};
+use shared::{ApiConfig, AppState};
+use tower::ServiceExt as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+
+thread_local! {
+    /// The statements of the request being measured; `None` while nothing is measured.
+    static RECORDED: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+}
+
+/// Records the text of every `sqlx::query` event of this thread while measuring.
+struct Recorder;
+
+struct Fields {
+    summary: String,
+    statement: String,
+}
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "summary" => self.summary = format!("{value:?}"),
+            "db.statement" => self.statement = format!("{value:?}"),
+            _ => {}
+        }
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        match field.name() {
+            "summary" => self.summary = value.to_owned(),
+            "db.statement" => self.statement = value.to_owned(),
+            _ => {}
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recorder {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        let mut fields = Fields {
+            summary: String::new(),
+            statement: String::new(),
+        };
+        event.record(&mut fields);
+        let text = if fields.statement.trim().is_empty() {
+            fields.summary
+        } else {
+            fields.statement
+        };
+        // sqlx looks up a custom type (an enum) in the catalogue once per connection.
+        if text.contains("pg_catalog") || text.contains("::regtype") {
+            return;
+        }
+        RECORDED.with(|recorded| {
+            if let Some(list) = recorded.borrow_mut().as_mut() {
+                list.push(text.split_whitespace().collect::<Vec<_>>().join(" "));
+            }
+        });
+    }
+}
+
+/// Transaction control, as opposed to statements that read or write data.
+fn is_transaction_control(statement: &str) -> bool {
+    let upper = statement.trim_start().to_ascii_uppercase();
+    [
+        "BEGIN",
+        "COMMIT",
+        "ROLLBACK",
+        "SAVEPOINT",
+        "RELEASE",
+        "START TRANSACTION",
+    ]
+    .iter()
+    .any(|word| upper.starts_with(word))
+}
+
+/// One measured endpoint.
+struct Measured {
+    function: &'static str,
+    method: Method,
+    route: &'static str,
+    note: &'static str,
+    status: StatusCode,
+    data: Vec<String>,
+    control: Vec<String>,
+}
+
+impl Measured {
+    /// The limits: reads at most 2 statements, a booking at most 4; other writes
+    /// are reported without a limit.
+    fn limit(&self) -> Option<usize> {
+        if self.method == Method::GET {
+            Some(2)
+        } else if self.route == "/reservations" && self.method == Method::POST {
+            Some(4)
+        } else {
+            None
+        }
+    }
+}
+
+struct Api {
+    routers: Vec<(&'static str, Router)>,
+    measured: Vec<Measured>,
+}
+
+struct Call<'a> {
+    method: Method,
+    uri: String,
+    token: Option<&'a str>,
+    json: Option<Value>,
+    form: Option<&'a str>,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl<'a> Call<'a> {
+    fn new(method: Method, uri: impl Into<String>) -> Self {
+        Self {
+            method,
+            uri: uri.into(),
+            token: None,
+            json: None,
+            form: None,
+            headers: Vec::new(),
+        }
+    }
+    fn token(mut self, token: &'a str) -> Self {
+        self.token = Some(token);
+        self
+    }
+    fn json(mut self, body: Value) -> Self {
+        self.json = Some(body);
+        self
+    }
+    fn form(mut self, body: &'a str) -> Self {
+        self.form = Some(body);
+        self
+    }
+    fn header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.push((name, value.to_owned()));
+        self
+    }
+}
+
+type Failure = Box<dyn std::error::Error>;
+
+impl Api {
+    fn router(&self, function: &str) -> Router {
+        self.routers
+            .iter()
+            .find(|(name, _)| *name == function)
+            .map(|(_, router)| router.clone())
+            .expect("a known function")
+    }
+
+    /// Sends `call` to `function`'s Router; returns the status, the JSON body and the
+    /// statements sent meanwhile.
+    async fn send(
+        &self,
+        function: &str,
+        call: Call<'_>,
+    ) -> Result<(StatusCode, Value, Vec<String>), Failure> {
+        let mut request = Request::builder().method(call.method).uri(&call.uri);
+        if let Some(token) = call.token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        for (name, value) in &call.headers {
+            request = request.header(*name, value);
+        }
+        let request = if let Some(body) = call.json {
+            request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))?
+        } else if let Some(form) = call.form {
+            request
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form.to_owned()))?
+        } else {
+            request.body(Body::empty())?
+        };
+        RECORDED.with(|recorded| *recorded.borrow_mut() = Some(Vec::new()));
+        let response = self.router(function).oneshot(request).await?;
+        let status = response.status();
+        let bytes = response.into_body().collect().await?.to_bytes();
+        let statements = RECORDED
+            .with(|recorded| recorded.borrow_mut().take())
+            .unwrap_or_default();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok((status, body, statements))
+    }
+
+    /// Sends `call` and expects `expected`; returns the body.
+    async fn setup(
+        &self,
+        function: &str,
+        call: Call<'_>,
+        expected: StatusCode,
+    ) -> Result<Value, Failure> {
+        let uri = call.uri.clone();
+        let (status, body, _) = self.send(function, call).await?;
+        if status != expected {
+            return Err(format!("setup {uri}: {status}, expected {expected}: {body}").into());
+        }
+        Ok(body)
+    }
+
+    /// Sends `call`, expects `expected`, and records its statements under `route`.
+    async fn measure(
+        &mut self,
+        function: &'static str,
+        route: &'static str,
+        note: &'static str,
+        call: Call<'_>,
+        expected: StatusCode,
+    ) -> Result<Value, Failure> {
+        let method = call.method.clone();
+        let (status, body, statements) = self.send(function, call).await?;
+        if status != expected {
+            return Err(format!("{method} {route}: {status}, expected {expected}: {body}").into());
+        }
+        let (ends, data): (Vec<String>, Vec<String>) = statements
+            .into_iter()
+            .partition(|statement| is_transaction_control(statement));
+        // Each logged end implies the unlogged statement that began it.
+        let control = ends
+            .into_iter()
+            .flat_map(|end| {
+                let begin = if end.starts_with("RELEASE") || end.starts_with("ROLLBACK TO") {
+                    "SAVEPOINT (not logged)"
+                } else {
+                    "BEGIN (not logged)"
+                };
+                [begin.to_owned(), end]
+            })
+            .collect();
+        self.measured.push(Measured {
+            function,
+            method,
+            route,
+            note,
+            status,
+            data,
+            control,
+        });
+        Ok(body)
+    }
+}
+
+fn id(body: &Value) -> Result<i64, Failure> {
+    body["id"]
+        .as_i64()
+        .ok_or_else(|| format!("no id in {body}").into())
+}
+
+fn text(body: &Value, field: &str) -> Result<String, Failure> {
+    body[field]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no {field} in {body}").into())
+}
+
+fn registration(username: &str) -> Value {
+    json!({
+        "username": username,
+        "password": "Bench#Pass1",
+        "confirm_password": "Bench#Pass1",
+        "full_name": "Bench Person",
+    })
+}
+
+/// A time `hours` from now, on a whole minute, as the API reads it.
+fn in_hours(hours: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::hours(hours))
+        .format("%Y-%m-%dT%H:%M:00+00:00")
+        .to_string()
+}
+
+/// Calls every route of the four functions at least once, measuring the first call of each.
+async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
+    use Method as M;
+    use StatusCode as S;
+
+    // ---- auth
+    let ada = api
+        .measure(
+            "auth",
+            "/auth/register",
+            "",
+            Call::new(M::POST, "/auth/register").json(registration("ada")),
+            S::CREATED,
+        )
+        .await?;
+    let ada_id = id(&ada)?;
+    for name in ["root", "cashy"] {
+        api.setup(
+            "auth",
+            Call::new(M::POST, "/auth/register").json(registration(name)),
+            S::CREATED,
+        )
+        .await?;
+    }
+    sqlx::query("update users set role = 'admin' where username = 'root'")
+        .execute(db)
+        .await?;
+    let pair = api
+        .measure(
+            "auth",
+            "/auth/login",
+            "JSON",
+            Call::new(M::POST, "/auth/login")
+                .json(json!({"username": "root", "password": "Bench#Pass1"})),
+            S::OK,
+        )
+        .await?;
+    let admin = text(&pair, "access_token")?;
+    let pair = api
+        .measure(
+            "auth",
+            "/auth/login",
+            "form",
+            Call::new(M::POST, "/auth/login").form("username=ada&password=Bench%23Pass1"),
+            S::OK,
+        )
+        .await?;
+    let user = text(&pair, "access_token")?;
+    let pair = api
+        .measure(
+            "auth",
+            "/auth/refresh",
+            "",
+            Call::new(M::POST, "/auth/refresh")
+                .json(json!({"refresh_token": text(&pair, "refresh_token")?})),
+            S::OK,
+        )
+        .await?;
+    api.measure(
+        "auth",
+        "/auth/logout",
+        "",
+        Call::new(M::POST, "/auth/logout")
+            .json(json!({"refresh_token": text(&pair, "refresh_token")?})),
+        S::NO_CONTENT,
+    )
+    .await?;
+    api.measure(
+        "auth",
+        "/users/me",
+        "",
+        Call::new(M::GET, "/users/me").token(&user),
+        S::OK,
+    )
+    .await?;
+    let users = api
+        .measure(
+            "auth",
+            "/users",
+            "admin",
+            Call::new(M::GET, "/users").token(&admin),
+            S::OK,
+        )
+        .await?;
+    let cashier_id = users["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|u| u["username"] == "cashy"))
+        .map(id)
+        .ok_or("cashy is not listed")??;
+    api.measure(
+        "auth",
+        "/users/{id}/role",
+        "admin",
+        Call::new(M::PATCH, format!("/users/{cashier_id}/role"))
+            .token(&admin)
+            .json(json!({"role": "cashier"})),
+        S::OK,
+    )
+    .await?;
+    let pair = api
+        .setup(
+            "auth",
+            Call::new(M::POST, "/auth/login").form("username=cashy&password=Bench%23Pass1"),
+            S::OK,
+        )
+        .await?;
+    let cashier = text(&pair, "access_token")?;
+
+    // ---- films
+    let drama = id(&api
+        .measure(
+            "films",
+            "/genres",
+            "admin",
+            Call::new(M::POST, "/genres")
+                .token(&admin)
+                .json(json!({"title": "Drama"})),
+            S::CREATED,
+        )
+        .await?)?;
+    let noir = id(&api
+        .setup(
+            "films",
+            Call::new(M::POST, "/genres")
+                .token(&admin)
+                .json(json!({"title": "Noir"})),
+            S::CREATED,
+        )
+        .await?)?;
+    let spare = id(&api
+        .setup(
+            "films",
+            Call::new(M::POST, "/genres")
+                .token(&admin)
+                .json(json!({"title": "Spare"})),
+            S::CREATED,
+        )
+        .await?)?;
+    api.measure("films", "/genres", "", Call::new(M::GET, "/genres"), S::OK)
+        .await?;
+    api.measure(
+        "films",
+        "/genres/{id}",
+        "",
+        Call::new(M::GET, format!("/genres/{drama}")),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "films",
+        "/genres/{id}",
+        "admin",
+        Call::new(M::PATCH, format!("/genres/{drama}"))
+            .token(&admin)
+            .json(json!({"title": "Dramas"})),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "films",
+        "/genres/{id}",
+        "admin",
+        Call::new(M::DELETE, format!("/genres/{spare}")).token(&admin),
+        S::NO_CONTENT,
+    )
+    .await?;
+    let film_body = |title: &str| {
+        json!({"title": title, "description": "A benchmark film.", "age_rating": "PG-13",
+               "duration_minutes": 120, "release_year": 2020, "genre_ids": [drama, noir]})
+    };
+    let film = id(&api
+        .measure(
+            "films",
+            "/films",
+            "admin, 2 genres",
+            Call::new(M::POST, "/films")
+                .token(&admin)
+                .json(film_body("Heat")),
+            S::CREATED,
+        )
+        .await?)?;
+    let doomed = id(&api
+        .setup(
+            "films",
+            Call::new(M::POST, "/films")
+                .token(&admin)
+                .json(film_body("Doomed")),
+            S::CREATED,
+        )
+        .await?)?;
+    api.measure("films", "/films", "", Call::new(M::GET, "/films"), S::OK)
+        .await?;
+    api.measure(
+        "films",
+        "/films",
+        "filtered",
+        Call::new(
+            M::GET,
+            format!("/films?title=ea&genre_id={drama}&age_rating=PG-13"),
+        ),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "films",
+        "/films/{id}",
+        "",
+        Call::new(M::GET, format!("/films/{film}")),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "films",
+        "/films/{id}",
+        "admin, fields and genres",
+        Call::new(M::PATCH, format!("/films/{film}"))
+            .token(&admin)
+            .json(json!({"description": "Changed.", "genre_ids": [noir]})),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "films",
+        "/films/{id}",
+        "admin",
+        Call::new(M::DELETE, format!("/films/{doomed}")).token(&admin),
+        S::NO_CONTENT,
+    )
+    .await?;
+
+    // ---- screenings
+    let hall = id(&api
+        .measure(
+            "screenings",
+            "/halls",
+            "admin",
+            Call::new(M::POST, "/halls").token(&admin).json(json!({
+                "name": "Bench hall", "kind": "standard", "surcharge_percent": "5",
+                "rows": 2, "seats_per_row": 3})),
+            S::CREATED,
+        )
+        .await?)?;
+    api.measure(
+        "screenings",
+        "/halls",
+        "",
+        Call::new(M::GET, "/halls"),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "screenings",
+        "/halls/{id}",
+        "",
+        Call::new(M::GET, format!("/halls/{hall}")),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "screenings",
+        "/halls/{id}",
+        "admin",
+        Call::new(M::PATCH, format!("/halls/{hall}"))
+            .token(&admin)
+            .json(json!({"name": "Bench hall 2", "rows": 3})),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "screenings",
+        "/halls/{id}",
+        "admin",
+        Call::new(M::DELETE, format!("/halls/{hall}")).token(&admin),
+        S::NO_CONTENT,
+    )
+    .await?;
+    let screening_body = |hours: i64| json!({"film_id": film, "hall_id": 4, "starts_at": in_hours(hours), "base_price": "10.00"});
+    let screening = id(&api
+        .measure(
+            "screenings",
+            "/screenings",
+            "admin, 70 tickets",
+            Call::new(M::POST, "/screenings")
+                .token(&admin)
+                .json(screening_body(48)),
+            S::CREATED,
+        )
+        .await?)?;
+    let doomed = id(&api
+        .setup(
+            "screenings",
+            Call::new(M::POST, "/screenings")
+                .token(&admin)
+                .json(screening_body(96)),
+            S::CREATED,
+        )
+        .await?)?;
+    api.measure(
+        "screenings",
+        "/screenings",
+        "",
+        Call::new(M::GET, "/screenings"),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "screenings",
+        "/screenings/{id}",
+        "",
+        Call::new(M::GET, format!("/screenings/{screening}")),
+        S::OK,
+    )
+    .await?;
+    let seats = api
+        .measure(
+            "screenings",
+            "/screenings/{id}/seats",
+            "7 x 10",
+            Call::new(M::GET, format!("/screenings/{screening}/seats")),
+            S::OK,
+        )
+        .await?;
+    let tickets: Vec<i64> = seats
+        .as_array()
+        .ok_or("no seat map")?
+        .iter()
+        .filter_map(|seat| seat["ticket_id"].as_i64())
+        .collect();
+    if tickets.len() < 10 {
+        return Err(format!("only {} seats", tickets.len()).into());
+    }
+    api.measure(
+        "screenings",
+        "/screenings/{id}",
+        "admin",
+        Call::new(M::PATCH, format!("/screenings/{screening}"))
+            .token(&admin)
+            .json(json!({"base_price": "11.00"})),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "screenings",
+        "/screenings/{id}",
+        "admin",
+        Call::new(M::DELETE, format!("/screenings/{doomed}")).token(&admin),
+        S::NO_CONTENT,
+    )
+    .await?;
+    api.measure(
+        "screenings",
+        "/tickets",
+        "",
+        Call::new(M::GET, format!("/tickets?screening_id={screening}")),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "screenings",
+        "/tickets/{id}",
+        "",
+        Call::new(M::GET, format!("/tickets/{}", tickets[0])),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "screenings",
+        "/tickets/{id}",
+        "admin",
+        Call::new(M::PATCH, format!("/tickets/{}", tickets[0]))
+            .token(&admin)
+            .json(json!({"base_price": "12.00"})),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "screenings",
+        "/tickets/{id}",
+        "admin",
+        Call::new(M::DELETE, format!("/tickets/{}", tickets[9])).token(&admin),
+        S::NO_CONTENT,
+    )
+    .await?;
+
+    // ---- reservations
+    let reservation = id(&api
+        .measure(
+            "reservations",
+            "/reservations",
+            "1 seat",
+            Call::new(M::POST, "/reservations")
+                .token(&user)
+                .json(json!({"ticket_ids": [tickets[0]]})),
+            S::CREATED,
+        )
+        .await?)?;
+    api.measure(
+        "reservations",
+        "/reservations",
+        "4 seats, cashier for a customer",
+        Call::new(M::POST, "/reservations")
+            .token(&cashier)
+            .json(json!({"ticket_ids": &tickets[1..5], "user_id": ada_id})),
+        S::CREATED,
+    )
+    .await?;
+    let keyed = || {
+        Call::new(M::POST, "/reservations")
+            .token(&user)
+            .header("idempotency-key", "bench-key-1")
+            .json(json!({"ticket_ids": [tickets[5]]}))
+    };
+    api.measure(
+        "reservations",
+        "/reservations",
+        "1 seat, Idempotency-Key",
+        keyed(),
+        S::CREATED,
+    )
+    .await?;
+    api.measure(
+        "reservations",
+        "/reservations",
+        "the same key replayed (a transaction dropped: BEGIN, ROLLBACK not seen)",
+        keyed(),
+        S::CREATED,
+    )
+    .await?;
+    api.measure(
+        "reservations",
+        "/reservations",
+        "a taken seat (409)",
+        Call::new(M::POST, "/reservations")
+            .token(&user)
+            .json(json!({"ticket_ids": [tickets[0]]})),
+        S::CONFLICT,
+    )
+    .await?;
+    api.measure(
+        "reservations",
+        "/reservations",
+        "",
+        Call::new(M::GET, "/reservations").token(&user),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "reservations",
+        "/reservations/{id}",
+        "",
+        Call::new(M::GET, format!("/reservations/{reservation}")).token(&user),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "reservations",
+        "/reservations/{id}/cancel",
+        "",
+        Call::new(M::POST, format!("/reservations/{reservation}/cancel")).token(&user),
+        S::OK,
+    )
+    .await?;
+    Ok(())
+}
+
+fn report(measured: &[Measured]) -> (String, Vec<Value>, usize) {
+    let mut out = String::new();
+    let mut rows = Vec::new();
+    let mut misses = 0;
+    let _ = writeln!(
+        out,
+        "{:<13} {:<34} {:<34} {:>6} {:>5} {:>7} {:>6}  result",
+        "function", "endpoint", "case", "status", "data", "tx ctl", "limit"
+    );
+    for m in measured {
+        let endpoint = format!("{} {}", m.method, m.route);
+        let limit = m.limit();
+        let pass = limit.map(|limit| m.data.len() <= limit);
+        if pass == Some(false) {
+            misses += 1;
+        }
+        let _ = writeln!(
+            out,
+            "{:<13} {:<34} {:<34} {:>6} {:>5} {:>7} {:>6}  {}",
+            m.function,
+            endpoint,
+            m.note,
+            m.status.as_u16(),
+            m.data.len(),
+            m.control.len(),
+            limit.map_or("-".to_owned(), |l| format!("<= {l}")),
+            match pass {
+                Some(true) => "pass",
+                Some(false) => "MISS",
+                None => "(no limit)",
+            }
+        );
+        rows.push(json!({
+            "function": m.function,
+            "method": m.method.as_str(),
+            "route": m.route,
+            "case": m.note,
+            "status": m.status.as_u16(),
+            "data_statements": m.data.len(),
+            "transaction_control": m.control.len(),
+            "limit": limit,
+            "pass": pass,
+            "statements": m.control.iter().chain(&m.data).collect::<Vec<_>>(),
+        }));
+    }
+    (out, rows, misses)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Failure> {
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::filter::Targets::new()
+                .with_target("sqlx::query", tracing::Level::TRACE),
+        )
+        .with(Recorder);
+    tracing::subscriber::set_global_default(subscriber)?;
+
+    let config = ApiConfig::from_env().await?;
+    let migrations = sqlx::PgPool::connect_with(config.database.clone()).await?;
+    shared::MIGRATOR.run(&migrations).await?;
+    migrations.close().await;
+    let state = AppState::new(config);
+    let db = state.db.clone();
+    let mut api = Api {
+        routers: vec![
+            ("auth", auth::router(state.clone())),
+            ("films", films::router(state.clone())),
+            ("screenings", screenings::router(state.clone())),
+            ("reservations", reservations::router(state)),
+        ],
+        measured: Vec::new(),
+    };
+    drive(&mut api, &db).await?;
+
+    let (table, rows, misses) = report(&api.measured);
+    print!("{table}");
+    println!(
+        "{} endpoints measured; {} over their limit (data statements; reads <= 2, booking <= 4)",
+        rows.len(),
+        misses
+    );
+    if let Some(path) = std::env::args().nth(1) {
+        let lines: Vec<String> = rows.iter().map(Value::to_string).collect();
+        std::fs::write(path, lines.join("\n") + "\n")?;
+    }
+    Ok(())
+}
