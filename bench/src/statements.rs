@@ -112,7 +112,7 @@ struct Measured {
 }
 
 impl Measured {
-    /// The limits: reads at most 2 statements, a booking at most 4; other writes
+    /// The performance targets: reads at most 2 statements, a booking at most 4; other writes
     /// are reported without a limit.
     fn limit(&self) -> Option<usize> {
         if self.method == Method::GET {
