@@ -3,12 +3,5 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.body = "username=bench&password=Bench%23Pass1"
 
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"requests":%d,"duration_us":%d,"rps":%.2f,"latency_mean_us":%.1f,' ..
-    '"latency_p50_us":%d,"latency_p99_us":%d,"errors":%d,"non2xx":%d}\n',
-    summary.requests, summary.duration, summary.requests / summary.duration * 1e6,
-    latency.mean, latency:percentile(50), latency:percentile(99),
-    e.connect + e.read + e.write + e.timeout, e.status))
-end
+-- The run's figures as one JSON line when it ends (scripts run from the repository root).
+dofile("bench/stats.lua")

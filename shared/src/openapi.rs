@@ -12,6 +12,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, PartialSchema, ToSchema};
 
 use crate::error::FieldError;
+pub use crate::pagination::PageParams;
 
 /// The name of the security scheme: OAuth2's password flow against `POST /auth/login`, whose
 /// access token is then sent as `Authorization: Bearer …`.
@@ -32,19 +33,6 @@ pub struct ErrorBody {
     code: String,
     /// For validation failures (422): every invalid field.
     errors: Option<Vec<FieldError>>,
-}
-
-/// The page parameters of every list.
-#[derive(Debug, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)] // Read by `Page`'s extractor; here only described.
-pub struct PageParams {
-    /// How many items at most (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<i64>,
-    /// How many items to skip (default 0).
-    #[param(minimum = 0)]
-    offset: Option<i64>,
 }
 
 fn error(description: &str) -> RefOr<Response> {

@@ -22,9 +22,15 @@ pub struct Page {
     pub offset: i64,
 }
 
-#[derive(Deserialize)]
-struct RawPage {
+/// The page parameters as they arrive in the query string; also their API description.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// How many items at most (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
+    /// How many items to skip (default 0).
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 
@@ -78,7 +84,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        let raw: RawPage = parse_urlencoded(parts.uri.query().unwrap_or_default().as_bytes())?;
+        let raw: PageParams = parse_urlencoded(parts.uri.query().unwrap_or_default().as_bytes())?;
         Page::new(raw.limit, raw.offset)
     }
 }
