@@ -3,10 +3,13 @@
 //!
 //! Deployed functions get `APP_SECRET_ARN` (JSON with `jwt_secret`) and `DB_SECRET_ARN` (the
 //! RDS secret format: `username, password, host, port, dbname`); both are fetched once at
-//! cold start. When neither is set the function runs in local mode and reads `DATABASE_URL`
-//! and `JWT_SECRET` instead; it says so once in the log. No `.env` file is read anywhere.
+//! cold start. Aurora's managed master secret holds only `username` and `password`: `DB_HOST`,
+//! `DB_PORT` and `DB_NAME` supply (or override) the rest. When neither ARN is set the function
+//! runs in local mode and reads `DATABASE_URL` and `JWT_SECRET` instead; it says so once in the
+//! log. No `.env` file is read anywhere.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -66,6 +69,10 @@ pub struct Settings {
     pub db_pool_max: u32,
     /// `DB_ACQUIRE_TIMEOUT_SECONDS` (default 5).
     pub db_acquire_timeout: Duration,
+    /// `DB_STATEMENT_TIMEOUT_MS`: the server cancels a statement running longer (none if unset).
+    pub db_statement_timeout: Option<Duration>,
+    /// `DB_LOCK_TIMEOUT_MS`: the server gives up a lock wait longer than this (none if unset).
+    pub db_lock_timeout: Option<Duration>,
 }
 
 impl Settings {
@@ -96,6 +103,8 @@ impl Settings {
             bcrypt_cost,
             db_pool_max,
             db_acquire_timeout: Duration::from_secs(number(env, "DB_ACQUIRE_TIMEOUT_SECONDS", 5)?),
+            db_statement_timeout: optional_millis(env, "DB_STATEMENT_TIMEOUT_MS")?,
+            db_lock_timeout: optional_millis(env, "DB_LOCK_TIMEOUT_MS")?,
         })
     }
 }
@@ -117,10 +126,19 @@ fn number<T: FromStr + PartialOrd + Default>(
     }
 }
 
+fn optional_millis(env: &impl Env, name: &'static str) -> Result<Option<Duration>, ConfigError> {
+    match env.var(name) {
+        None => Ok(None),
+        Some(_) => number::<u64>(env, name, 0).map(|ms| Some(Duration::from_millis(ms))),
+    }
+}
+
 /// Configuration of an API function.
 pub struct ApiConfig {
     /// How to reach the database.
     pub database: PgConnectOptions,
+    /// The database secret, to read again after a password rotation (none in local mode).
+    pub database_secret: Option<DatabaseSecret>,
     /// The key access tokens are signed with.
     pub jwt_secret: SecretString,
     /// Tunables.
@@ -143,6 +161,7 @@ impl std::fmt::Debug for ApiConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiConfig")
             .field("database", &DatabaseTarget(&self.database))
+            .field("database_secret", &self.database_secret)
             .field("jwt_secret", &self.jwt_secret)
             .field("settings", &self.settings)
             .finish()
@@ -196,23 +215,20 @@ struct AppSecret {
     jwt_secret: SecretString,
 }
 
-/// The RDS secret format, as RDS and Aurora write it for managed master passwords.
+/// The RDS secret format. RDS writes `username, password, host, port, dbname`; Aurora's
+/// managed master secret only `username` and `password`, so the rest may come from the
+/// environment instead (`DB_HOST`, `DB_PORT`, `DB_NAME`).
 #[derive(Deserialize)]
 struct DbSecret {
     username: String,
     password: SecretString,
-    host: String,
-    #[serde(deserialize_with = "port_number")]
-    port: u16,
-    #[serde(default = "default_dbname")]
-    dbname: String,
+    host: Option<String>,
+    #[serde(default, deserialize_with = "port_number")]
+    port: Option<u16>,
+    dbname: Option<String>,
 }
 
-fn default_dbname() -> String {
-    "postgres".to_owned()
-}
-
-fn port_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u16, D::Error> {
+fn port_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u16>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Port {
@@ -220,8 +236,8 @@ fn port_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u16,
         Text(String),
     }
     match Port::deserialize(deserializer)? {
-        Port::Number(port) => Ok(port),
-        Port::Text(text) => text.parse().map_err(serde::de::Error::custom),
+        Port::Number(port) => Ok(Some(port)),
+        Port::Text(text) => text.parse().map(Some).map_err(serde::de::Error::custom),
     }
 }
 
@@ -259,28 +275,95 @@ impl SecretsManager {
     }
 }
 
-fn database_from_secret(secret: DbSecret, env: &impl Env) -> Result<PgConnectOptions, ConfigError> {
+/// Where and how to reach the database, from its secret and the environment.
+#[derive(Clone)]
+pub struct DatabaseSecret {
+    arn: String,
+    secrets: Arc<SecretsManager>,
+}
+
+impl std::fmt::Debug for DatabaseSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSecret")
+            .field("arn", &self.arn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DatabaseSecret {
+    /// Reads the secret again and builds the connection options from it and `env`: what a
+    /// warm instance does when the database refuses its password after a rotation.
+    pub async fn connect_options(&self, env: &impl Env) -> Result<PgConnectOptions, ConfigError> {
+        let secret = self.secrets.get::<DbSecret>(&self.arn).await?;
+        database_from_secret(&self.arn, secret, env)
+    }
+}
+
+fn database_from_secret(
+    arn: &str,
+    secret: DbSecret,
+    env: &impl Env,
+) -> Result<PgConnectOptions, ConfigError> {
     let ssl_mode = match env.var("DB_SSL_MODE") {
-        None => PgSslMode::Require,
+        // Verified against the bundled roots: RDS Proxy presents an Amazon Root CA certificate.
+        None => PgSslMode::VerifyFull,
         Some(mode) => mode.parse().map_err(|_| ConfigError::Invalid {
             name: "DB_SSL_MODE",
             reason: "not a PostgreSQL sslmode".into(),
         })?,
     };
-    // `DB_HOST` points the API functions at RDS Proxy while the secret names the cluster.
-    let host = env.var("DB_HOST").unwrap_or(secret.host);
-    Ok(PgConnectOptions::new_without_pgpass()
+    let missing = |field: &str, variable: &str| ConfigError::Secret {
+        arn: arn.to_owned(),
+        reason: format!("it has no `{field}` and {variable} is not set"),
+    };
+    // The environment wins: `DB_HOST` points the functions at RDS Proxy while the secret (if it
+    // names a host at all) names the cluster.
+    let host = env
+        .var("DB_HOST")
+        .or(secret.host)
+        .ok_or_else(|| missing("host", "DB_HOST"))?;
+    let port = match env.var("DB_PORT") {
+        Some(port) => port.trim().parse().map_err(|_| ConfigError::Invalid {
+            name: "DB_PORT",
+            reason: "not a port number".into(),
+        })?,
+        None => secret.port.ok_or_else(|| missing("port", "DB_PORT"))?,
+    };
+    let dbname = env
+        .var("DB_NAME")
+        .or(secret.dbname)
+        .ok_or_else(|| missing("dbname", "DB_NAME"))?;
+    let options = PgConnectOptions::new_without_pgpass()
         .host(&host)
-        .port(secret.port)
+        .port(port)
         .username(&secret.username)
         .password(secret.password.expose_secret())
-        .database(&secret.dbname)
+        .database(&dbname)
         .ssl_mode(ssl_mode)
         .application_name(
             env.var("AWS_LAMBDA_FUNCTION_NAME")
                 .as_deref()
                 .unwrap_or("cinema"),
-        ))
+        );
+    Ok(with_timeouts(options, &Settings::from_env(env)?))
+}
+
+/// Server-side time limits, sent in the startup packet so they cost no statement: a statement
+/// or lock wait past its budget is cancelled by the server (and answered as a 503), never cut
+/// off by the function's own timeout after a commit the client did not see.
+pub fn with_timeouts(options: PgConnectOptions, settings: &Settings) -> PgConnectOptions {
+    let mut startup = Vec::new();
+    if let Some(timeout) = settings.db_statement_timeout {
+        startup.push(("statement_timeout", timeout.as_millis().to_string()));
+    }
+    if let Some(timeout) = settings.db_lock_timeout {
+        startup.push(("lock_timeout", timeout.as_millis().to_string()));
+    }
+    if startup.is_empty() {
+        options
+    } else {
+        options.options(startup)
+    }
 }
 
 fn database_from_url(env: &impl Env) -> Result<PgConnectOptions, ConfigError> {
@@ -288,10 +371,12 @@ fn database_from_url(env: &impl Env) -> Result<PgConnectOptions, ConfigError> {
         env.var("DATABASE_URL")
             .ok_or(ConfigError::Missing("DATABASE_URL"))?,
     );
-    PgConnectOptions::from_str(url.expose_secret()).map_err(|_| ConfigError::Invalid {
-        name: "DATABASE_URL",
-        reason: "not a PostgreSQL URL".into(),
-    })
+    let options =
+        PgConnectOptions::from_str(url.expose_secret()).map_err(|_| ConfigError::Invalid {
+            name: "DATABASE_URL",
+            reason: "not a PostgreSQL URL".into(),
+        })?;
+    Ok(with_timeouts(options, &Settings::from_env(env)?))
 }
 
 fn announce_local_mode() {
@@ -311,13 +396,17 @@ impl ApiConfig {
         let settings = Settings::from_env(env)?;
         match (env.var("APP_SECRET_ARN"), env.var("DB_SECRET_ARN")) {
             (Some(app_arn), Some(db_arn)) => {
-                let secrets = SecretsManager::new().await;
+                let secrets = Arc::new(SecretsManager::new().await);
                 let (app, db) = tokio::try_join!(
                     secrets.get::<AppSecret>(&app_arn),
                     secrets.get::<DbSecret>(&db_arn)
                 )?;
                 Ok(Self {
-                    database: database_from_secret(db, env)?,
+                    database: database_from_secret(&db_arn, db, env)?,
+                    database_secret: Some(DatabaseSecret {
+                        arn: db_arn,
+                        secrets,
+                    }),
                     jwt_secret: app.jwt_secret,
                     settings,
                 })
@@ -336,6 +425,7 @@ impl ApiConfig {
                 }
                 Ok(Self {
                     database: database_from_url(env)?,
+                    database_secret: None,
                     jwt_secret,
                     settings,
                 })
@@ -365,7 +455,7 @@ impl MigrateConfig {
                 None => None,
             };
             return Ok(Self {
-                database: database_from_secret(db, env)?,
+                database: database_from_secret(&db_arn, db, env)?,
                 first_admin,
                 settings,
             });
@@ -482,7 +572,66 @@ mod tests {
             r#"{"username":"u","password":"p","host":"h","port":"5432","dbname":"d"}"#,
         ] {
             let secret: DbSecret = serde_json::from_str(text).expect("secret");
-            assert_eq!(secret.port, 5432);
+            assert_eq!(secret.port, Some(5432));
         }
+    }
+
+    fn aurora_secret() -> DbSecret {
+        // What Aurora's managed master secret holds: nothing but the credentials.
+        serde_json::from_str(r#"{"username":"cinema","password":"p"}"#).expect("secret")
+    }
+
+    #[test]
+    fn aurora_secrets_take_host_port_and_database_from_the_environment() {
+        let env = [
+            ("DB_HOST", "proxy.internal"),
+            ("DB_PORT", "5432"),
+            ("DB_NAME", "cinema"),
+        ];
+        let options = database_from_secret("arn:db", aurora_secret(), &env).expect("options");
+        assert_eq!(
+            (
+                options.get_host(),
+                options.get_port(),
+                options.get_database(),
+                options.get_username()
+            ),
+            ("proxy.internal", 5432, Some("cinema"), "cinema")
+        );
+        // Verified TLS unless told otherwise.
+        assert!(matches!(options.get_ssl_mode(), PgSslMode::VerifyFull));
+    }
+
+    #[test]
+    fn a_secret_without_a_host_names_what_is_missing() {
+        let error = database_from_secret("arn:db", aurora_secret(), &[("DB_HOST", "h")])
+            .map(|_| ())
+            .expect_err("no port");
+        let message = error.to_string();
+        assert!(
+            message.contains("arn:db") && message.contains("`port`") && message.contains("DB_PORT"),
+            "{message}"
+        );
+        let error = database_from_secret("arn:db", aurora_secret(), &[("X", "1")])
+            .map(|_| ())
+            .expect_err("no host");
+        assert!(error.to_string().contains("DB_HOST"), "{error}");
+    }
+
+    #[test]
+    fn statement_and_lock_timeouts_travel_in_the_startup_packet() {
+        let env = [
+            ("DB_HOST", "h"),
+            ("DB_PORT", "5432"),
+            ("DB_NAME", "d"),
+            ("DB_STATEMENT_TIMEOUT_MS", "4000"),
+            ("DB_LOCK_TIMEOUT_MS", "2000"),
+        ];
+        let options = database_from_secret("arn:db", aurora_secret(), &env).expect("options");
+        let startup = options.get_options().unwrap_or_default();
+        assert!(startup.contains("statement_timeout=4000"), "{startup}");
+        assert!(startup.contains("lock_timeout=2000"), "{startup}");
+        let error = Settings::from_env(&[("DB_LOCK_TIMEOUT_MS", "soon")]).unwrap_err();
+        assert!(error.to_string().contains("DB_LOCK_TIMEOUT_MS"), "{error}");
     }
 }

@@ -1,9 +1,16 @@
 //! Database access: the connection pool and the schema's migrator.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::Next;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::config::Settings;
+use crate::config::{DatabaseSecret, ProcessEnv, Settings};
+use crate::error::PasswordRejected;
 
 /// The schema: every file of `migrations/`, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -20,4 +27,62 @@ pub fn pool(options: PgConnectOptions, settings: &Settings) -> PgPool {
         .idle_timeout(std::time::Duration::from_secs(300))
         .test_before_acquire(true)
         .connect_lazy_with(options)
+}
+
+/// The least time between two reads of the database secret after rejected passwords, so a
+/// database that refuses every login does not turn each request into a Secrets Manager call.
+const REREAD_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Keeps a warm instance working across a rotation of the database password: when a request
+/// fails because the database refused the password (answered as one 503), the secret is read
+/// again and the pool's new connections use what it says now. Connections already open keep
+/// working; nothing restarts.
+pub fn reread_secret_on_rejected_password(
+    router: Router,
+    pool: PgPool,
+    secret: Option<DatabaseSecret>,
+) -> Router {
+    let Some(secret) = secret else {
+        return router;
+    };
+    let reread = Arc::new(Reread {
+        pool,
+        secret,
+        last: tokio::sync::Mutex::new(None),
+    });
+    router.layer(axum::middleware::from_fn(
+        move |request: Request, next: Next| {
+            let reread = reread.clone();
+            async move {
+                let response = next.run(request).await;
+                if response.extensions().get::<PasswordRejected>().is_some() {
+                    reread.run().await;
+                }
+                response
+            }
+        },
+    ))
+}
+
+struct Reread {
+    pool: PgPool,
+    secret: DatabaseSecret,
+    last: tokio::sync::Mutex<Option<Instant>>,
+}
+
+impl Reread {
+    async fn run(&self) {
+        let mut last = self.last.lock().await;
+        if last.is_some_and(|at| at.elapsed() < REREAD_INTERVAL) {
+            return;
+        }
+        *last = Some(Instant::now());
+        match self.secret.connect_options(&ProcessEnv).await {
+            Ok(options) => {
+                self.pool.set_connect_options(options);
+                tracing::warn!("the database refused the password: read the secret again");
+            }
+            Err(error) => tracing::error!(%error, "reading the database secret again failed"),
+        }
+    }
 }

@@ -164,10 +164,21 @@ impl IntoResponse for Error {
             extra,
         };
         let mut response = (self.status(), axum::Json(body)).into_response();
-        if matches!(self, Self::Unauthorized { .. }) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        match &self {
+            Self::Unauthorized { .. } => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::Unavailable(cause) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                if password_rejected(cause) {
+                    response.extensions_mut().insert(PasswordRejected);
+                }
+            }
+            _ => {}
         }
         response
     }
@@ -180,12 +191,17 @@ impl From<sqlx::Error> for Error {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_) => Self::Unavailable(error),
-            // The server went away mid-session (failover, restart: class 08, 57P01–57P03) or
-            // refused the credentials (28P01, e.g. mid-rotation): unavailable, not a bug.
+            // The server went away mid-session (failover, restart: class 08, 57P01–57P03),
+            // refused the credentials (28P01, e.g. mid-rotation), or cancelled a statement or a
+            // lock wait that ran past its budget (57014, 55P03): unavailable, not a bug, and
+            // nothing was committed.
             sqlx::Error::Database(ref db)
                 if db.code().is_some_and(|code| {
                     code.starts_with("08")
-                        || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "28P01")
+                        || matches!(
+                            code.as_ref(),
+                            "57P01" | "57P02" | "57P03" | "28P01" | "57014" | "55P03"
+                        )
                 }) =>
             {
                 Self::Unavailable(error)
@@ -227,6 +243,15 @@ impl From<sqlx::Error> for Error {
             other => Self::Internal(other.into()),
         }
     }
+}
+
+/// Marks a response whose request failed because the database refused the password (a
+/// rotated secret): the Lambda entry point then reads the secret again.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordRejected;
+
+fn password_rejected(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("28P01"))
 }
 
 /// Maps a violated, named database constraint to an API error at the call site.

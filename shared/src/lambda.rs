@@ -16,8 +16,11 @@ pub fn init_tracing() {
 pub async fn run_api(router: fn(AppState) -> Router) -> Result<(), lambda_http::Error> {
     init_tracing();
     let config = ApiConfig::from_env().await?;
+    let secret = config.database_secret.clone();
     let state = AppState::new(config);
-    lambda_http::run(router(state)).await
+    let pool = state.db.clone();
+    let app = crate::db::reread_secret_on_rejected_password(router(state), pool, secret);
+    lambda_http::run(app).await
 }
 
 /// Runs a function that needs neither secrets nor the database (the docs function).

@@ -148,3 +148,59 @@ async fn a_missing_or_malformed_secret_is_named_without_its_value() {
     .unwrap_err();
     assert!(error.to_string().contains(missing), "{error}");
 }
+
+#[tokio::test]
+#[ignore = "needs the Secrets Manager emulator that `make test` starts"]
+async fn an_aurora_managed_secret_with_the_environment_reaches_the_database() {
+    let client = client().await;
+    // Aurora's managed master secret: only the credentials.
+    let db_arn = create(
+        &client,
+        "cinema-db-aurora",
+        serde_json::json!({"username": "postgres", "password": "unused-with-trust-auth"}),
+    )
+    .await;
+    let app_arn = create(
+        &client,
+        "cinema-app-aurora",
+        serde_json::json!({"jwt_secret": "from-secrets-manager-0123456789abcdef"}),
+    )
+    .await;
+    let without_host = ApiConfig::load(&[
+        ("APP_SECRET_ARN", app_arn.as_str()),
+        ("DB_SECRET_ARN", db_arn.as_str()),
+    ])
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        without_host.contains("`host`") && without_host.contains("DB_HOST"),
+        "{without_host}"
+    );
+    let env = [
+        ("APP_SECRET_ARN", app_arn.as_str()),
+        ("DB_SECRET_ARN", db_arn.as_str()),
+        ("DB_HOST", "127.0.0.1"),
+        ("DB_PORT", "5432"),
+        ("DB_NAME", "postgres"),
+        ("DB_SSL_MODE", "disable"),
+        ("DB_STATEMENT_TIMEOUT_MS", "1500"),
+    ];
+    let config = ApiConfig::load(&env).await.expect("config");
+    assert!(config.database_secret.is_some());
+    let pool = shared::db::pool(config.database, &config.settings);
+    let timeout: String = sqlx::query_scalar("show statement_timeout")
+        .fetch_one(&pool)
+        .await
+        .expect("connect");
+    assert_eq!(timeout, "1500ms");
+    // A statement past its budget is cancelled by the server and answered as a 503.
+    let error = sqlx::query("select pg_sleep(3)")
+        .execute(&pool)
+        .await
+        .expect_err("cancelled");
+    assert_eq!(
+        shared::Error::from(error).status(),
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    );
+}

@@ -3,7 +3,15 @@
 //!
 //! CloudFormation invokes the function with a request and waits for the answer at the
 //! request's pre-signed `ResponseURL` (an HTTPS `PUT`), not for the invocation's result.
-//! An answer that never arrives keeps the stack waiting for an hour, so one is always sent.
+//! An answer that never arrives keeps the stack waiting until the resource's
+//! `ServiceTimeout`, so one is always sent, and in time: the migration gets the invocation's
+//! time minus what answering needs, and each attempt to answer has a timeout of its own.
+//! Delete (the stack is going away, or a replaced resource is cleaned up) touches nothing
+//! and answers at once; a rollback re-sends Update with the older code, whose migrator
+//! accepts a schema newer than it knows (migrations only ever add).
+
+use std::future::Future;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -86,6 +94,68 @@ impl Request {
             data,
         }
     }
+}
+
+/// How long one attempt to answer may take, at most.
+pub const ANSWER_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// What the invocation keeps back from the migration for answering (at most half of it).
+pub const ANSWER_RESERVE: Duration = Duration::from_secs(25);
+
+/// Answers `request` within `budget` (the invocation's remaining time): runs `migrate` for
+/// Create and Update (cut off in time to answer), nothing for Delete, and `PUT`s the answer,
+/// trying twice. Returns the answer sent, or why it could not be sent in time.
+pub async fn handle<F>(request: &Request, budget: Duration, migrate: F) -> anyhow::Result<Response>
+where
+    F: Future<Output = anyhow::Result<Value>>,
+{
+    // Finish a little before the invocation's own deadline, so the answer is never cut off.
+    let deadline = tokio::time::Instant::now()
+        + budget.saturating_sub(Duration::from_secs(1).min(budget / 10));
+    let outcome = match request.request_type {
+        RequestType::Delete => Ok(Value::Object(Default::default())),
+        RequestType::Create | RequestType::Update => {
+            let allowed = budget.saturating_sub(ANSWER_RESERVE.min(budget / 2));
+            match tokio::time::timeout(allowed, migrate).await {
+                Ok(Ok(report)) => Ok(report),
+                Ok(Err(error)) => {
+                    tracing::error!(error = format!("{error:#}"), "migration failed");
+                    Err(format!("{error:#}"))
+                }
+                Err(_) => {
+                    tracing::error!(seconds = allowed.as_secs_f64(), "migration ran out of time");
+                    Err(format!(
+                        "the migration did not finish within {:.0} s",
+                        allowed.as_secs_f64()
+                    ))
+                }
+            }
+        }
+    };
+    let answer = request.answer(outcome);
+    let mut last_error = anyhow::anyhow!("no time was left to answer");
+    for attempt in 0..2 {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let timeout = ANSWER_ATTEMPT_TIMEOUT.min(left / (2 - attempt));
+        if timeout.is_zero() {
+            break;
+        }
+        match tokio::time::timeout(timeout, send(&request.response_url, &answer)).await {
+            Ok(Ok(())) => return Ok(answer),
+            Ok(Err(error)) => last_error = error,
+            Err(_) => {
+                last_error = anyhow::anyhow!(
+                    "CloudFormation's response URL did not answer within {:.1} s",
+                    timeout.as_secs_f64()
+                )
+            }
+        }
+        tracing::warn!(
+            attempt,
+            error = format!("{last_error:#}"),
+            "answering CloudFormation failed"
+        );
+    }
+    Err(last_error)
 }
 
 /// `PUT`s the answer to the request's pre-signed URL (HTTPS in AWS; plain HTTP in tests).

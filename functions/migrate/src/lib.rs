@@ -2,16 +2,22 @@
 //! database has none. It runs once per deploy and on demand; the API never routes to it.
 //!
 //! Running it again changes nothing: applied migrations are skipped (each runs in its own
-//! transaction, under sqlx's advisory lock), and the admin is created only while no admin
-//! exists.
+//! transaction), and the admin is created only while no admin exists.
+//!
+//! Two runs never overlap in practice (CloudFormation runs one custom resource at a time),
+//! and if a hand-run overlapped a deploy, the second to record a version fails on the
+//! migrations table's key and rolls its transaction back. So the migrator takes no
+//! session-level advisory lock, which lets it run through RDS Proxy without depending on
+//! the proxy pinning the session. It also accepts applied versions it does not know: a
+//! rollback runs the previous code against the newer schema, and migrations only ever add.
 
 pub mod custom_resource;
 
 use serde::Serialize;
-use shared::config::AdminCredentials;
+use shared::config::{AdminCredentials, Settings};
 use shared::users::NewUser;
 use sqlx::PgPool;
-use sqlx::migrate::Migrate as _;
+use sqlx::migrate::{Migrate as _, Migrator};
 
 /// What a run did.
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -36,14 +42,74 @@ pub enum AdminOutcome {
     NotConfigured,
 }
 
+/// The schema's migrator as this function runs it: no advisory lock, and applied versions
+/// newer than this build's accepted (see the module's documentation).
+pub fn migrator() -> Migrator {
+    Migrator {
+        migrations: shared::MIGRATOR.migrations.clone(),
+        ignore_missing: true,
+        locking: false,
+        no_tx: shared::MIGRATOR.no_tx,
+    }
+}
+
+/// `SET` statements for the migration session's time limits, if any are configured.
+pub fn session_limits(settings: &Settings) -> Option<String> {
+    let mut limits = Vec::new();
+    if let Some(timeout) = settings.db_statement_timeout {
+        limits.push(format!("set statement_timeout = {}", timeout.as_millis()));
+    }
+    if let Some(timeout) = settings.db_lock_timeout {
+        limits.push(format!("set lock_timeout = {}", timeout.as_millis()));
+    }
+    (!limits.is_empty()).then(|| limits.join("; "))
+}
+
+/// One connection, possibly through RDS Proxy (the migrator takes no session-level lock).
+/// The migration's own time limits are also set in the session, in case a proxy's init
+/// query gave the server connection the API functions' shorter ones.
+pub async fn connect(
+    options: sqlx::postgres::PgConnectOptions,
+    settings: &Settings,
+) -> anyhow::Result<PgPool> {
+    // `after_connect` wants a statement that lives as long as the pool: the limits are fixed
+    // for the life of the process.
+    static LIMITS: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let limits = LIMITS.get_or_init(|| session_limits(settings)).as_deref();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_secs(30))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if let Some(limits) = limits {
+                    sqlx::Executor::execute(&mut *conn, limits).await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
 /// Applies pending migrations and ensures the first admin.
 pub async fn run(
     pool: &PgPool,
     first_admin: Option<&AdminCredentials>,
     bcrypt_cost: u32,
 ) -> anyhow::Result<Report> {
+    run_with(&migrator(), pool, first_admin, bcrypt_cost).await
+}
+
+/// [`run`] with a given migrator (tests stand in an older build's).
+pub async fn run_with(
+    migrator: &Migrator,
+    pool: &PgPool,
+    first_admin: Option<&AdminCredentials>,
+    bcrypt_cost: u32,
+) -> anyhow::Result<Report> {
     let before = applied_versions(pool).await?;
-    shared::MIGRATOR.run(pool).await?;
+    migrator.run(pool).await?;
     let after = applied_versions(pool).await?;
     let applied: Vec<i64> = after
         .iter()
