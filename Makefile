@@ -18,7 +18,7 @@ DEV_JWT_SECRET    ?= local-development-signing-key-never-used-in-aws
 EMULATOR_PORT     ?= 5005
 EMULATOR_ENV      := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 SQLX_CLI_VERSION  := 0.8.6
-FUNCTIONS         := auth films screenings reservations docs migrate
+FUNCTIONS         := auth films screenings reservations docs fallback migrate
 
 .PHONY: help
 help: ## List the targets

@@ -25,12 +25,60 @@ use utoipa_swagger_ui::Config;
 /// Where the document is served (Swagger UI reads it from here).
 const DOCUMENT_PATH: &str = "/openapi.json";
 
+/// The routes this function serves itself (they describe the API, so they are not in it).
+pub const OWN_ROUTES: &[(&str, &str)] = &[
+    ("GET", DOCUMENT_PATH),
+    ("GET", "/docs"),
+    ("GET", "/docs/{file}"),
+];
+
+/// Each function's part of the API description, by binary name.
+pub fn documents() -> Vec<(&'static str, OpenApi)> {
+    vec![
+        ("auth", auth::ApiDoc::openapi()),
+        ("films", films::ApiDoc::openapi()),
+        ("screenings", screenings::ApiDoc::openapi()),
+        ("reservations", reservations::ApiDoc::openapi()),
+    ]
+}
+
+/// Every route of the API, by the binary of the function serving it: `{"films":
+/// {"/films/{id}": ["DELETE", "GET", "PATCH"], ...}, ...}`, from the generated documents
+/// (and [`OWN_ROUTES`]). The template's routes and the local router are checked against it.
+pub fn routes() -> serde_json::Value {
+    let mut functions = serde_json::Map::new();
+    for (function, document) in documents() {
+        let mut paths = serde_json::Map::new();
+        for (path, item) in &document.paths.paths {
+            let methods: Vec<&str> = [
+                ("DELETE", item.delete.is_some()),
+                ("GET", item.get.is_some()),
+                ("PATCH", item.patch.is_some()),
+                ("POST", item.post.is_some()),
+                ("PUT", item.put.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(method, present)| present.then_some(method))
+            .collect();
+            paths.insert(path.clone(), methods.into());
+        }
+        functions.insert(function.to_owned(), paths.into());
+    }
+    let mut own = serde_json::Map::new();
+    for (method, path) in OWN_ROUTES {
+        own.insert((*path).to_owned(), vec![*method].into());
+    }
+    functions.insert("docs".to_owned(), own.into());
+    functions.into()
+}
+
 /// The whole API's OpenAPI document: every function's part, merged.
 pub fn openapi() -> OpenApi {
-    let mut document = auth::ApiDoc::openapi();
-    document.merge(films::ApiDoc::openapi());
-    document.merge(screenings::ApiDoc::openapi());
-    document.merge(reservations::ApiDoc::openapi());
+    let mut parts = documents().into_iter().map(|(_, document)| document);
+    let mut document = parts.next().expect("at least one function");
+    for part in parts {
+        document.merge(part);
+    }
     document.info = InfoBuilder::new()
         .title("Cinema API")
         .version(env!("CARGO_PKG_VERSION"))
