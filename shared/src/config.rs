@@ -634,4 +634,25 @@ mod tests {
         let error = Settings::from_env(&[("DB_LOCK_TIMEOUT_MS", "soon")]).unwrap_err();
         assert!(error.to_string().contains("DB_LOCK_TIMEOUT_MS"), "{error}");
     }
+
+    #[test]
+    fn the_roots_verify_full_checks_against_hold_the_amazon_root_cas() {
+        // RDS Proxy's certificates chain to Amazon Root CA 1-4 (Amazon Trust Services);
+        // sqlx's rustls backend verifies against these Mozilla roots.
+        for name in [
+            "Amazon Root CA 1",
+            "Amazon Root CA 2",
+            "Amazon Root CA 3",
+            "Amazon Root CA 4",
+        ] {
+            assert!(
+                webpki_roots::TLS_SERVER_ROOTS.iter().any(|anchor| anchor
+                    .subject
+                    .as_ref()
+                    .windows(name.len())
+                    .any(|window| window == name.as_bytes())),
+                "{name} is not among the roots"
+            );
+        }
+    }
 }
