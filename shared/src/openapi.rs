@@ -118,7 +118,26 @@ impl Modify for Common {
                  send the access token as `Authorization: Bearer <token>`.",
             )),
         );
-        let unavailable = error("The database cannot be reached right now; try again");
+        let unavailable: RefOr<Response> = ResponseBuilder::new()
+            .description(
+                "The database cannot be reached right now, or a statement or lock wait ran past \
+                 its time limit (nothing was committed); try again",
+            )
+            .header(
+                "Retry-After",
+                utoipa::openapi::HeaderBuilder::new()
+                    .schema(Some(i64::schema()))
+                    .description(Some("Seconds to wait before trying again"))
+                    .build(),
+            )
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Error")))
+                    .build(),
+            )
+            .build()
+            .into();
         for item in openapi.paths.paths.values_mut() {
             for operation in [
                 &mut item.get,
