@@ -295,7 +295,10 @@ impl DatabaseSecret {
     /// warm instance does when the database refuses its password after a rotation.
     pub async fn connect_options(&self, env: &impl Env) -> Result<PgConnectOptions, ConfigError> {
         let secret = self.secrets.get::<DbSecret>(&self.arn).await?;
-        database_from_secret(&self.arn, secret, env)
+        Ok(with_timeouts(
+            database_from_secret(&self.arn, secret, env)?,
+            &Settings::from_env(env)?,
+        ))
     }
 }
 
@@ -345,12 +348,14 @@ fn database_from_secret(
                 .as_deref()
                 .unwrap_or("cinema"),
         );
-    Ok(with_timeouts(options, &Settings::from_env(env)?))
+    Ok(options)
 }
 
-/// Server-side time limits, sent in the startup packet so they cost no statement: a statement
-/// or lock wait past its budget is cancelled by the server (and answered as a 503), never cut
-/// off by the function's own timeout after a commit the client did not see.
+/// Server-side time limits of the API functions, sent in the startup packet so they cost no
+/// statement: a statement or lock wait past its budget is cancelled by the server (and
+/// answered as a 503), never cut off by the function's own timeout after a commit the client
+/// did not see. (Through RDS Proxy the template leaves them unset and the proxy's init query
+/// sets them on its connections instead; the migrate function sets its own in its session.)
 pub fn with_timeouts(options: PgConnectOptions, settings: &Settings) -> PgConnectOptions {
     let mut startup = Vec::new();
     if let Some(timeout) = settings.db_statement_timeout {
@@ -371,12 +376,10 @@ fn database_from_url(env: &impl Env) -> Result<PgConnectOptions, ConfigError> {
         env.var("DATABASE_URL")
             .ok_or(ConfigError::Missing("DATABASE_URL"))?,
     );
-    let options =
-        PgConnectOptions::from_str(url.expose_secret()).map_err(|_| ConfigError::Invalid {
-            name: "DATABASE_URL",
-            reason: "not a PostgreSQL URL".into(),
-        })?;
-    Ok(with_timeouts(options, &Settings::from_env(env)?))
+    PgConnectOptions::from_str(url.expose_secret()).map_err(|_| ConfigError::Invalid {
+        name: "DATABASE_URL",
+        reason: "not a PostgreSQL URL".into(),
+    })
 }
 
 fn announce_local_mode() {
@@ -402,7 +405,7 @@ impl ApiConfig {
                     secrets.get::<DbSecret>(&db_arn)
                 )?;
                 Ok(Self {
-                    database: database_from_secret(&db_arn, db, env)?,
+                    database: with_timeouts(database_from_secret(&db_arn, db, env)?, &settings),
                     database_secret: Some(DatabaseSecret {
                         arn: db_arn,
                         secrets,
@@ -424,7 +427,7 @@ impl ApiConfig {
                     });
                 }
                 Ok(Self {
-                    database: database_from_url(env)?,
+                    database: with_timeouts(database_from_url(env)?, &settings),
                     database_secret: None,
                     jwt_secret,
                     settings,
@@ -628,6 +631,7 @@ mod tests {
             ("DB_LOCK_TIMEOUT_MS", "2000"),
         ];
         let options = database_from_secret("arn:db", aurora_secret(), &env).expect("options");
+        let options = with_timeouts(options, &Settings::from_env(&env).expect("settings"));
         let startup = options.get_options().unwrap_or_default();
         assert!(startup.contains("statement_timeout=4000"), "{startup}");
         assert!(startup.contains("lock_timeout=2000"), "{startup}");
