@@ -19,7 +19,9 @@ What `render(mode)` does:
    `Condition` is false (and the `Condition` keys of the rest), and resolves every `Fn::If`
    (an `AWS::NoValue` branch removes the key or list item, as CloudFormation does);
 4. replaces `{"Ref": <parameter>}` and `{"Ref": "AWS::Region"}` (and the other pseudo
-   parameters above) by their values. List parameters become Python lists.
+   parameters above) by their values (list parameters become Python lists), and then
+   computes `Fn::Select`, `Fn::Split` and `Fn::Join` whose arguments are all literal
+   (`!Select [0, !Ref SecurityGroupIds]` becomes "sg-0123456789abcdef0").
 
 Everything else is left as the intrinsic it is, so that a test can say what a value *is*:
 `{"Ref": "AppSecret"}` (a resource: for a secret, its ARN), `{"Fn::GetAtt": ["DatabaseProxy",
@@ -28,6 +30,7 @@ Everything else is left as the intrinsic it is, so that a test can say what a va
 """
 import copy
 import json
+import logging
 import os
 import pathlib
 import re
@@ -96,9 +99,9 @@ def load_template():
     return _plain(yaml_parse(TEMPLATE.read_text()))
 
 
-def parameter_values(template, mode):
-    """The mode's parameter values, with the template's defaults for the rest (strings)."""
-    overrides = MODES[mode]
+def parameter_values(template, mode, extra=None):
+    """The mode's parameter values (and `extra`), with the template's defaults for the rest."""
+    overrides = dict(MODES[mode], **(extra or {}))
     unknown = set(overrides) - set(template.get("Parameters", {}))
     if unknown:
         raise KeyError(f"mode {mode}: no such parameters in template.yaml: {sorted(unknown)}")
@@ -125,8 +128,10 @@ def _typed(template, values):
     return typed
 
 
-def render(mode):
-    """The plain CloudFormation template of `mode` (see the module's description)."""
+def render(mode, extra=None):
+    """The plain CloudFormation template of `mode` (see the module's description); `extra`
+    sets further parameters, e.g. {"AlarmEmail": "ops@example.com"}."""
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)  # "unpublished metrics" noise
     # samtranslator asks boto3 for a region even when AWS::Region is given; nothing is called.
     os.environ["AWS_DEFAULT_REGION"] = REGION
     from samtranslator.translator.arn_generator import ArnGenerator
@@ -134,7 +139,7 @@ def render(mode):
 
     ArnGenerator.BOTO_SESSION_REGION_NAME = REGION
     template = load_template()
-    values = parameter_values(template, mode)
+    values = parameter_values(template, mode, extra)
     # What `sam package` does before CloudFormation sees the template: code in S3.
     template.get("Globals", {}).get("Function", {}).pop("CodeUri", None)
     for logical_id, resource in template["Resources"].items():
@@ -223,6 +228,15 @@ def _resolve(node, conditions, params):
             if key == "Fn::If":
                 name, when_true, when_false = arg
                 return _resolve(when_true if conditions[name] else when_false, conditions, params)
+            if key in ("Fn::Select", "Fn::Split", "Fn::Join"):
+                args = _resolve(arg, conditions, params)
+                if _literal(args):
+                    if key == "Fn::Select":
+                        return args[1][int(args[0])]
+                    if key == "Fn::Split":
+                        return args[1].split(args[0])
+                    return args[0].join(args[1])
+                return {key: args}
             if key == "Ref" and isinstance(arg, str):
                 if arg == "AWS::NoValue":
                     return NO_VALUE
@@ -241,7 +255,48 @@ def _resolve(node, conditions, params):
     return node
 
 
+def _literal(value):
+    """No intrinsic function left inside."""
+    if isinstance(value, dict):
+        return False
+    if isinstance(value, list):
+        return all(_literal(v) for v in value)
+    return True
+
+
 # ---------------------------------------------------------------- reading a rendered template
+
+
+def failed_rules(rendered):
+    """AssertDescriptions of the template's Rules that the mode's parameters break (as
+    CloudFormation would refuse the stack): [] when the parameters are acceptable."""
+
+    def value(node):
+        if isinstance(node, dict) and len(node) == 1:
+            (key, arg), = node.items()
+            if key == "Fn::Equals":
+                return value(arg[0]) == value(arg[1])
+            if key == "Fn::Not":
+                return not value(arg[0])
+            if key == "Fn::And":
+                return all(value(x) for x in arg)
+            if key == "Fn::Or":
+                return any(value(x) for x in arg)
+            if key == "Fn::Contains":
+                return value(arg[1]) in value(arg[0])
+            raise ValueError(f"unsupported function in a rule: {key}")
+        if isinstance(node, list):
+            return [value(x) for x in node]
+        return node
+
+    failed = []
+    for name, rule in rendered.get("Rules", {}).items():
+        if "RuleCondition" in rule and not value(rule["RuleCondition"]):
+            continue
+        for assertion in rule["Assertions"]:
+            if not value(assertion["Assert"]):
+                failed.append(f"{name}: {assertion.get('AssertDescription', '')}")
+    return failed
 
 
 def resources_of_type(rendered, kind):

@@ -1,0 +1,582 @@
+#!/usr/bin/env python3
+"""template.yaml as AWS would run it, offline, in each deployment mode (tests/aws/cfn.py renders
+it with the SAM translator, conditions applied):
+
+1. routing: every path each function's Router serves (from `cargo run -q -p docs --example
+   routes`, cached in target/routes.json), with and without a trailing slash, with every
+   method it serves and every method it does not, selected as an HTTP API selects routes
+   (exact key, then the longest greedy {proxy+}, then $default), both ways that {proxy+}
+   may treat an empty remainder, reaches the function that serves the path (through the
+   fallback function and its ROUTES when $default is chosen); unserved paths reach $default;
+2. every function's environment is exactly the contract for the mode, and each role may read
+   only its own secrets (fallback: invoke only the functions it forwards to);
+3. network, migration and operations: the Secrets Manager endpoint's own security group
+   admits 443 from the functions, the proxy and the cluster admit only their clients, the
+   migration custom resource (timeout, ordering, published code), log groups with retention,
+   access logs, throttling, alarms, CORS, the Rules that keep the modes' parameters apart.
+
+cfn-lint and `sam validate --lint` run in the Makefile (make template-check), not here.
+Prints "template: N passed, M failed"; exits non-zero on any failure.
+"""
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import cfn  # noqa: E402
+
+ROOT = cfn.ROOT
+ROUTES_JSON = pathlib.Path(os.environ.get("ROUTES_JSON", ROOT / "target" / "routes.json"))
+
+API_FUNCTIONS = ["AuthFunction", "FilmsFunction", "ScreeningsFunction", "ReservationsFunction"]
+VPC_FUNCTIONS = API_FUNCTIONS + ["MigrateFunction"]
+BY_BINARY = {binary: logical_id for logical_id, binary in cfn.FUNCTIONS.items()}
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+FORWARDED = ["AuthFunction", "FilmsFunction", "ScreeningsFunction", "ReservationsFunction", "DocsFunction"]
+API_TIMEOUT_S = 10
+
+passed = 0
+failures = []
+
+
+def check(name, ok, detail=""):
+    global passed
+    if ok:
+        passed += 1
+    else:
+        failures.append(f"{name}: {detail}" if detail else name)
+    return ok
+
+
+def served_routes():
+    """{logical id: {path: [methods]}} of the Routers (the docs example's output)."""
+    if not ROUTES_JSON.exists():
+        out = subprocess.run(
+            ["cargo", "run", "-q", "-p", "docs", "--example", "routes"],
+            cwd=ROOT, check=True, capture_output=True, text=True, env=dict(os.environ, SQLX_OFFLINE="true"),
+        ).stdout
+        ROUTES_JSON.parent.mkdir(parents=True, exist_ok=True)
+        ROUTES_JSON.write_text(out)
+    routes = json.loads(ROUTES_JSON.read_text())
+    return {BY_BINARY[binary]: paths for binary, paths in routes.items()}
+
+
+def instantiate(path):
+    """A concrete request path for a route path: {id} -> 1, {file}/{file+} -> index.html."""
+    path = re.sub(r"\{file\+?\}", "index.html", path)
+    return re.sub(r"\{\w+\}", "1", path)
+
+
+# ---------------------------------------------------------------- HTTP API route selection
+
+
+def _segments(path):
+    return path.split("/")[1:]  # "/genres/" -> ["genres", ""]
+
+
+def _matches(route_path, request_path, empty_proxy):
+    """Whether a route path (no trailing slash, maybe ending in {proxy+}) matches a request
+    path. A {param} matches one non-empty segment; {proxy+} matches the rest, which must be
+    non-empty unless `empty_proxy` (the uncertain case: "/genres/" against
+    "/genres/{proxy+}")."""
+    route, request = _segments(route_path), _segments(request_path)
+    greedy = route and re.fullmatch(r"\{\w+\+\}", route[-1])
+    fixed = route[:-1] if greedy else route
+    if greedy:
+        if len(request) < len(fixed) + 1:
+            return False
+        rest = request[len(fixed):]
+        if rest == [""] and not empty_proxy:
+            return False
+    elif len(request) != len(fixed):
+        return False
+    for want, got in zip(fixed, request):
+        if re.fullmatch(r"\{\w+\}", want):
+            if got == "":
+                return False
+        elif want != got:
+            return False
+    return True
+
+
+def select_route(route_keys, method, path, empty_proxy):
+    """The route key an HTTP API picks for `method path`: a route without a greedy variable
+    (method, then ANY; literal segments before {param}s), else the greedy route with the
+    longest fixed prefix (method, then ANY), else $default (None when there is none)."""
+    parsed = [(key.split(" ", 1)[0], key.split(" ", 1)[1], key) for key in route_keys if key != "$default"]
+    exact = [(m, p, k) for m, p, k in parsed if "+}" not in p and _matches(p, path, empty_proxy)]
+    for wanted in (method, "ANY"):
+        hits = [(p.count("{"), k) for m, p, k in exact if m == wanted]
+        if hits:
+            return min(hits)[1]
+    greedy = [(m, p, k) for m, p, k in parsed if "+}" in p and _matches(p, path, empty_proxy)]
+    if greedy:
+        longest = max(len(_segments(p)) for _, p, _ in greedy)
+        for wanted in (method, "ANY"):
+            hits = [k for m, p, k in greedy if m == wanted and len(_segments(p)) == longest]
+            if hits:
+                return hits[0]
+    return "$default" if "$default" in route_keys else None
+
+
+def fallback_routes(rendered):
+    """FallbackFunction's ROUTES as {prefix: logical id}: the template writes
+    !Sub '{"/genres":"${FilmsFunction}",...}' (a function's Ref is its name)."""
+    value = cfn.function_environment(rendered, "FallbackFunction").get("ROUTES")
+    text = value["Fn::Sub"] if isinstance(value, dict) else value
+    if not isinstance(text, str):
+        raise AssertionError(f"ROUTES is not a plain !Sub of function names: {value}")
+    return json.loads(re.sub(r"\$\{(\w+)\}", r"\1", text))
+
+
+def fallback_owner(routes_env, path):
+    """What the fallback function forwards `path` to (functions/fallback: trailing slashes
+    trimmed, the first segment's prefix looked up in ROUTES)."""
+    trimmed = path.rstrip("/")
+    first = trimmed[1:].split("/")[0] if trimmed.startswith("/") else None
+    return None if first is None else routes_env.get("/" + first)
+
+
+def check_routing(mode, rendered, served):
+    routes = cfn.routes(rendered)
+    keys = {key for key, _ in routes}
+    target = dict(routes)
+    check(f"{mode}: route keys are unique", len(keys) == len(routes), str(routes))
+    check(f"{mode}: no route key ends in /", all(not k.endswith("/") for k in keys if k != "$default"), str(keys))
+    check(f"{mode}: $default goes to FallbackFunction", target.get("$default") == "FallbackFunction", str(target.get("$default")))
+    routes_env = fallback_routes(rendered)
+    check(f"{mode}: ROUTES names only functions that exist", set(routes_env.values()) <= set(FORWARDED), str(routes_env))
+
+    # Every route goes to the function that owns its prefix.
+    owners = {}
+    for logical_id, paths in served.items():
+        for path in paths:
+            owners.setdefault("/" + path.split("/")[1], set()).add(logical_id)
+    for prefix, functions in owners.items():
+        check(f"{mode}: prefix {prefix} is served by one function", len(functions) == 1, str(functions))
+    for key, function in routes:
+        if key == "$default":
+            continue
+        path = key.split(" ", 1)[1]
+        prefix = "/" + path.split("/")[1]
+        check(f"{mode}: {key} goes to the function serving {prefix}", owners.get(prefix) == {function},
+              f"{function}, served by {owners.get(prefix)}")
+    for prefix, functions in owners.items():
+        check(f"{mode}: ROUTES forwards {prefix}", routes_env.get(prefix) in functions, str(routes_env.get(prefix)))
+
+    # Every served path, both slash forms, every method: reaches the function serving it.
+    for logical_id, paths in served.items():
+        for path, methods in paths.items():
+            concrete = instantiate(path)
+            for request_path in (concrete, concrete + "/"):
+                for method in sorted(set(METHODS) | set(methods)):
+                    for empty_proxy in (True, False):
+                        key = select_route(keys, method, request_path, empty_proxy)
+                        what = (f"{mode}: {method} {request_path} ({'served' if method in methods else 'not served'}; "
+                                f"{{proxy+}} {'matches' if empty_proxy else 'does not match'} an empty remainder)")
+                        if key is None:
+                            check(what, False, "no route: API Gateway's own 404")
+                        elif key == "$default":
+                            check(what, fallback_owner(routes_env, request_path) == logical_id,
+                                  f"$default -> fallback forwards to {fallback_owner(routes_env, request_path)}, "
+                                  f"served by {logical_id}")
+                        else:
+                            check(what, target[key] == logical_id, f"{key} -> {target[key]}, served by {logical_id}")
+    for path in ["/", "/nope", "/genresx", "/nope/1/", "/openapi.jsonx"]:
+        for method in METHODS:
+            for empty_proxy in (True, False):
+                key = select_route(keys, method, path, empty_proxy)
+                check(f"{mode}: {method} {path} (unserved) selects $default", key == "$default", str(key))
+                check(f"{mode}: the fallback forwards {path} nowhere (our 404)", fallback_owner(routes_env, path) is None,
+                      str(fallback_owner(routes_env, path)))
+    # The exact routes that carry tighter throttling exist, and win over ANY /auth/{proxy+}.
+    for path in ["/auth/login", "/auth/register"]:
+        check(f"{mode}: POST {path} selects its own route", select_route(keys, "POST", path, True) == f"POST {path}")
+
+
+# ---------------------------------------------------------------- environment and IAM
+
+DB_KEYS = {"DB_SECRET_ARN", "DB_HOST", "DB_PORT", "DB_NAME", "DB_SSL_MODE", "DB_STATEMENT_TIMEOUT_MS",
+           "DB_LOCK_TIMEOUT_MS", "DB_POOL_MAX_CONNECTIONS", "DB_ACQUIRE_TIMEOUT_SECONDS", "BCRYPT_COST",
+           "ACCESS_TOKEN_TTL_SECONDS"}
+CLUSTER_SECRET = {"Fn::GetAtt": ["DatabaseCluster", "MasterUserSecret.SecretArn"]}
+PROXY_ENDPOINT = {"Fn::GetAtt": ["DatabaseProxy", "Endpoint"]}
+
+
+def check_environment(mode, rendered):
+    created = "DatabaseCluster" in rendered["Resources"]
+    check(f"{mode}: the database is {'created' if mode != 'database' else 'given'}", created == (mode != "database"))
+    given_arn = cfn.MODES[mode].get("DatabaseSecretArn")
+    db_secret = CLUSTER_SECRET if created else given_arn
+    for logical_id in VPC_FUNCTIONS:
+        env = cfn.function_environment(rendered, logical_id)
+        own = "ADMIN_SECRET_ARN" if logical_id == "MigrateFunction" else "APP_SECRET_ARN"
+        check(f"{mode}: {logical_id} has exactly the contract's variables", set(env) == DB_KEYS | {own},
+              f"extra {sorted(set(env) - DB_KEYS - {own})}, missing {sorted(DB_KEYS | {own} - set(env))}")
+        check(f"{mode}: {logical_id} {own}", env.get(own) == {"Ref": "AdminSecret" if own == "ADMIN_SECRET_ARN" else "AppSecret"},
+              str(env.get(own)))
+        check(f"{mode}: {logical_id} DB_SECRET_ARN", env.get("DB_SECRET_ARN") == db_secret, str(env.get("DB_SECRET_ARN")))
+        if created:
+            expected = {"DB_HOST": PROXY_ENDPOINT, "DB_PORT": "5432", "DB_NAME": "cinema"}
+        else:
+            expected = {k: cfn.MODES[mode][p] for k, p in
+                        [("DB_HOST", "DatabaseHost"), ("DB_PORT", "DatabasePort"), ("DB_NAME", "DatabaseName")]}
+        for key, value in expected.items():
+            check(f"{mode}: {logical_id} {key}", env.get(key) == value, f"{env.get(key)} != {value}")
+        check(f"{mode}: {logical_id} DB_SSL_MODE verify-full", env.get("DB_SSL_MODE") == "verify-full", str(env.get("DB_SSL_MODE")))
+        timeout_ms = int(cfn.function(rendered, logical_id)["Properties"]["Timeout"]) * 1000
+        statement, lock = int(env.get("DB_STATEMENT_TIMEOUT_MS", 0)), int(env.get("DB_LOCK_TIMEOUT_MS", 0))
+        check(f"{mode}: {logical_id} lock < statement < function timeout", 0 < lock < statement < timeout_ms,
+              f"{lock} / {statement} / {timeout_ms}")
+        want = (240000, 30000) if logical_id == "MigrateFunction" else (4000, 2000)
+        check(f"{mode}: {logical_id} statement/lock timeouts {want}", (statement, lock) == want, f"{(statement, lock)}")
+        check(f"{mode}: {logical_id} pool of 2, acquire within 3 s",
+              (env.get("DB_POOL_MAX_CONNECTIONS"), env.get("DB_ACQUIRE_TIMEOUT_SECONDS")) == ("2", "3"))
+    check(f"{mode}: DocsFunction has no environment", cfn.function_environment(rendered, "DocsFunction") == {},
+          str(cfn.function_environment(rendered, "DocsFunction")))
+    check(f"{mode}: FallbackFunction has only ROUTES", set(cfn.function_environment(rendered, "FallbackFunction")) == {"ROUTES"})
+    for logical_id in API_FUNCTIONS:
+        check(f"{mode}: {logical_id} timeout {API_TIMEOUT_S} s",
+              int(cfn.function(rendered, logical_id)["Properties"]["Timeout"]) == API_TIMEOUT_S)
+
+    if created:
+        target_group = rendered["Resources"]["DatabaseProxyTargetGroup"]["Properties"]
+        pool = target_group["ConnectionPoolConfigurationInfo"]
+        check(f"{mode}: proxy InitQuery sets the API functions' timeouts",
+              re.sub(r"\s+", " ", pool.get("InitQuery", "")) == "SET statement_timeout = 4000; SET lock_timeout = 2000",
+              pool.get("InitQuery", ""))
+        check(f"{mode}: proxy ConnectionBorrowTimeout below the API timeout",
+              0 < int(pool.get("ConnectionBorrowTimeout", 120)) < API_TIMEOUT_S, str(pool.get("ConnectionBorrowTimeout")))
+        proxy = rendered["Resources"]["DatabaseProxy"]["Properties"]
+        check(f"{mode}: proxy requires TLS", proxy.get("RequireTLS") is True)
+        check(f"{mode}: proxy authenticates with the cluster's secret", proxy["Auth"][0]["SecretArn"] == CLUSTER_SECRET)
+        stack_uuid_head = cfn.PSEUDO["AWS::StackId"].rsplit("/", 1)[1].split("-")[0]
+        check(f"{mode}: proxy name comes from the stack id, fits 60 characters",
+              proxy.get("DBProxyName") == f"cinema-{stack_uuid_head}", str(proxy.get("DBProxyName")))
+        cluster = rendered["Resources"]["DatabaseCluster"]
+        check(f"{mode}: EngineVersion names the major version only",
+              re.fullmatch(r"\d+", str(cluster["Properties"]["EngineVersion"])) is not None, cluster["Properties"]["EngineVersion"])
+        check(f"{mode}: cluster's master secret is managed", cluster["Properties"].get("ManageMasterUserPassword") is True)
+        check(f"{mode}: cluster snapshots on delete/replace",
+              (cluster.get("DeletionPolicy"), cluster.get("UpdateReplacePolicy")) == ("Snapshot", "Snapshot"))
+
+
+def check_iam(mode, rendered):
+    created = "DatabaseCluster" in rendered["Resources"]
+    db_secret = CLUSTER_SECRET if created else cfn.MODES[mode]["DatabaseSecretArn"]
+    expected = {
+        **{f: {("secretsmanager:GetSecretValue", json.dumps(r, sort_keys=True)) for r in ({"Ref": "AppSecret"}, db_secret)}
+           for f in API_FUNCTIONS},
+        "MigrateFunction": {("secretsmanager:GetSecretValue", json.dumps(r, sort_keys=True))
+                            for r in ({"Ref": "AdminSecret"}, db_secret)},
+        "FallbackFunction": {("lambda:InvokeFunction", json.dumps({"Fn::GetAtt": [f, "Arn"]}, sort_keys=True))
+                             for f in FORWARDED},
+        "DocsFunction": set(),
+    }
+    for logical_id, want in expected.items():
+        statements, managed = cfn.function_role_statements(rendered, logical_id)
+        granted = set()
+        for statement in statements:
+            check(f"{mode}: {logical_id} policy statements allow (never deny-less wildcards)",
+                  statement.get("Effect") == "Allow" and "NotResource" not in statement and "NotAction" not in statement)
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for action in actions:
+                for resource in resources:
+                    granted.add((action, json.dumps(resource, sort_keys=True)))
+        check(f"{mode}: {logical_id} may do exactly its own (action, resource) pairs", granted == want,
+              f"extra {sorted(granted - want)}, missing {sorted(want - granted)}")
+        allowed_managed = {"arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+                           "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"}
+        if logical_id in VPC_FUNCTIONS:
+            allowed_managed.add("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
+        check(f"{mode}: {logical_id} managed policies are only logging, tracing (and VPC interfaces)",
+              set(managed) <= allowed_managed, str(managed))
+    if created:
+        role = rendered["Resources"]["DatabaseProxyRole"]["Properties"]
+        resources = [s["Resource"] for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+        check(f"{mode}: the proxy's role reads only the cluster's secret", resources == [CLUSTER_SECRET], str(resources))
+
+
+# ---------------------------------------------------------------- network, migration, operations
+
+
+def references(node):
+    """Logical ids a value refers to (Ref, Fn::GetAtt, ${X} / ${X.Attr} in Fn::Sub)."""
+    found = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                found.add(value[0] if isinstance(value, list) else value.split(".")[0])
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                found.update(m.split(".")[0] for m in re.findall(r"\$\{([\w.:]+)\}", text))
+            found |= references(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= references(item)
+    return found
+
+
+def depends_closure(rendered, logical_id):
+    """Every resource `logical_id` waits for: DependsOn and references, transitively."""
+    resources = rendered["Resources"]
+    seen, todo = set(), [logical_id]
+    while todo:
+        current = todo.pop()
+        resource = resources[current]
+        direct = set(resource.get("DependsOn", [])) | references(resource.get("Properties", {})) | references(
+            resource.get("Metadata", {}))
+        for dep in direct & set(resources):
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return seen
+
+
+def check_network(mode, rendered):
+    res = rendered["Resources"]
+    created_network = mode == "create"
+    first_sg = {"Ref": "FunctionSecurityGroup"} if created_network else cfn.MODES[mode]["SecurityGroupIds"].split(",")[0]
+    subnets = ([{"Ref": "PrivateSubnetA"}, {"Ref": "PrivateSubnetB"}] if created_network
+               else cfn.MODES[mode]["SubnetIds"].split(","))
+    check(f"{mode}: the mode's parameters satisfy the template's Rules", cfn.failed_rules(rendered) == [],
+          str(cfn.failed_rules(rendered)))
+    for kind in ("AWS::EC2::NatGateway", "AWS::EC2::InternetGateway", "AWS::EC2::EIP"):
+        check(f"{mode}: no {kind}", not cfn.resources_of_type(rendered, kind))
+    if created_network:
+        vpc = res["Vpc"]["Properties"]
+        check(f"{mode}: VPC has DNS support and hostnames (private DNS of the endpoint)",
+              vpc.get("EnableDnsSupport") is True and vpc.get("EnableDnsHostnames") is True)
+        zones = [json.dumps(res[s]["Properties"]["AvailabilityZone"]) for s in ("PrivateSubnetA", "PrivateSubnetB")]
+        check(f"{mode}: two subnets in two zones", len(set(zones)) == 2, str(zones))
+        check(f"{mode}: subnets do not map public IPs",
+              not any(res[s]["Properties"].get("MapPublicIpOnLaunch") for s in ("PrivateSubnetA", "PrivateSubnetB")))
+        associations = {json.dumps(a["Properties"]["SubnetId"]) for a in
+                        cfn.resources_of_type(rendered, "AWS::EC2::SubnetRouteTableAssociation").values()}
+        check(f"{mode}: both subnets use the private route table",
+              associations == {json.dumps(s) for s in subnets}, str(associations))
+        check(f"{mode}: the private route table has no routes out", not cfn.resources_of_type(rendered, "AWS::EC2::Route"))
+    for logical_id in VPC_FUNCTIONS:
+        vpc_config = cfn.function(rendered, logical_id)["Properties"].get("VpcConfig", {})
+        check(f"{mode}: {logical_id} runs in the subnets", vpc_config.get("SubnetIds") == subnets, str(vpc_config))
+        groups = vpc_config.get("SecurityGroupIds", [])
+        check(f"{mode}: {logical_id}'s first security group is the one others admit", groups[:1] == [first_sg], str(groups))
+    database = {"SchemaMigration", "DatabaseCluster", "DatabaseInstance", "DatabaseProxy", "DatabaseAccess"}
+    for logical_id in ("DocsFunction", "FallbackFunction"):
+        function = cfn.function(rendered, logical_id)
+        check(f"{mode}: {logical_id} is not in a VPC", "VpcConfig" not in function["Properties"])
+        direct = set(function.get("DependsOn", [])) | references(function["Properties"])
+        check(f"{mode}: {logical_id} itself waits for no database or migration", not direct & database, str(sorted(direct)))
+    # The fallback refers to the functions it forwards to (and so follows them); docs to nothing.
+    closure = depends_closure(rendered, "DocsFunction")
+    check(f"{mode}: DocsFunction waits for no database or migration at all", not closure & database, str(sorted(closure)))
+    for logical_id in API_FUNCTIONS:
+        check(f"{mode}: {logical_id} is updated after the migration",
+              "SchemaMigration" in cfn.function(rendered, logical_id).get("DependsOn", []))
+
+    # VPC endpoints: created in this mode (all three set CreateVpcEndpoints or create the network).
+    endpoint = res.get("SecretsManagerEndpoint")
+    if check(f"{mode}: Secrets Manager endpoint exists", endpoint is not None):
+        props = endpoint["Properties"]
+        check(f"{mode}: Secrets Manager endpoint is an interface with private DNS",
+              props.get("VpcEndpointType") == "Interface" and props.get("PrivateDnsEnabled") is True)
+        check(f"{mode}: Secrets Manager endpoint in the functions' subnets", props.get("SubnetIds") == subnets)
+        groups = props.get("SecurityGroupIds", [])
+        check(f"{mode}: Secrets Manager endpoint has its own security group (not the functions')",
+              groups == [{"Ref": "EndpointSecurityGroup"}], str(groups))
+        ingress = res["EndpointSecurityGroup"]["Properties"].get("SecurityGroupIngress", [])
+        check(f"{mode}: the endpoint's group admits 443 from the functions' group",
+              any(str(r.get("IpProtocol")) == "tcp" and int(r["FromPort"]) <= 443 <= int(r["ToPort"])
+                  and r.get("SourceSecurityGroupId") == first_sg for r in ingress), str(ingress))
+        check(f"{mode}: the endpoint's group admits nothing else", len(ingress) == 1, str(ingress))
+    s3 = res.get("S3Endpoint")
+    if check(f"{mode}: S3 gateway endpoint exists (the migration's answer)", s3 is not None):
+        tables = [{"Ref": "PrivateRouteTable"}] if created_network else cfn.MODES[mode]["RouteTableIds"].split(",")
+        check(f"{mode}: S3 endpoint is a gateway on the subnets' route tables",
+              s3["Properties"].get("VpcEndpointType") == "Gateway" and s3["Properties"].get("RouteTableIds") == tables,
+              str(s3["Properties"]))
+
+    if "DatabaseCluster" in res:
+        proxy_in = res["DatabaseProxySecurityGroup"]["Properties"]["SecurityGroupIngress"]
+        check(f"{mode}: the proxy admits PostgreSQL from the functions only",
+              [(r["FromPort"], r["SourceSecurityGroupId"]) for r in proxy_in] == [(5432, first_sg)], str(proxy_in))
+        cluster_in = res["DatabaseSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+        check(f"{mode}: the cluster admits PostgreSQL from the proxy only",
+              [(r["FromPort"], r["SourceSecurityGroupId"]) for r in cluster_in]
+              == [(5432, {"Ref": "DatabaseProxySecurityGroup"})], str(cluster_in))
+        check(f"{mode}: no other ingress rules",
+              not cfn.resources_of_type(rendered, "AWS::EC2::SecurityGroupIngress"))
+        check(f"{mode}: the proxy sits in the functions' subnets",
+              res["DatabaseProxy"]["Properties"]["VpcSubnetIds"] == subnets)
+
+
+def check_migration(mode, rendered):
+    res = rendered["Resources"]
+    migration = res["SchemaMigration"]
+    props = migration["Properties"]
+    migrate_timeout = int(cfn.function(rendered, "MigrateFunction")["Properties"]["Timeout"])
+    service_timeout = int(props.get("ServiceTimeout", 3600))
+    check(f"{mode}: ServiceTimeout set, above migrate's timeout and at most an hour",
+          "ServiceTimeout" in props and migrate_timeout < service_timeout <= 3600, f"{service_timeout} vs {migrate_timeout}")
+    token = props.get("ServiceToken")
+    alias_id = token.get("Ref") if isinstance(token, dict) else None
+    alias = res.get(alias_id, {})
+    # A published version: the alias SAM publishes (AutoPublishAlias). The token itself must stay
+    # constant (CloudFormation refuses a changed ServiceToken); the alias follows the version.
+    ok = alias.get("Type") == "AWS::Lambda::Alias" and alias["Properties"]["FunctionName"] == {"Ref": "MigrateFunction"}
+    check(f"{mode}: ServiceToken is MigrateFunction's published alias", ok, str(token))
+    if ok:
+        version_id = references(alias["Properties"]["FunctionVersion"]).pop()
+        check(f"{mode}: the alias names a published version", res[version_id]["Type"] == "AWS::Lambda::Version", version_id)
+        check(f"{mode}: CodeVersion (changes with the code) is that version",
+              props.get("CodeVersion") == {"Ref": version_id}, str(props.get("CodeVersion")))
+    closure = depends_closure(rendered, "SchemaMigration")
+    wanted = {"SecretsManagerEndpoint", "S3Endpoint", "MigrateLogGroup"} & set(res) | {"MigrateLogGroup"}
+    if "DatabaseCluster" in res:
+        wanted |= {"DatabaseInstance", "DatabaseProxyTargetGroup"}
+    check(f"{mode}: the migration waits for (and on delete precedes) {sorted(wanted)}", wanted <= closure,
+          f"missing {sorted(wanted - closure)}")
+
+
+def check_operations(mode, rendered):
+    res = rendered["Resources"]
+    groups = cfn.resources_of_type(rendered, "AWS::Logs::LogGroup")
+    names = [json.dumps(g["Properties"].get("LogGroupName"), sort_keys=True) for g in groups.values()]
+    check(f"{mode}: log group names are unique", len(names) == len(set(names)), str(names))
+    for logical_id in cfn.FUNCTIONS:
+        function = cfn.function(rendered, logical_id)
+        own = [g for g in groups.values()
+               if g["Properties"].get("LogGroupName") == {"Fn::Sub": f"/aws/lambda/${{{logical_id}}}"}]
+        check(f"{mode}: {logical_id} has its /aws/lambda log group with retention",
+              len(own) == 1 and own[0]["Properties"].get("RetentionInDays") == "30", str(own))
+        check(f"{mode}: {logical_id} logs where its log group is (no other LoggingConfig.LogGroup)",
+              "LogGroup" not in function["Properties"].get("LoggingConfig", {}))
+        check(f"{mode}: {logical_id} logs JSON", function["Properties"].get("LoggingConfig", {}).get("LogFormat") == "JSON")
+        check(f"{mode}: {logical_id} tracing is the Tracing parameter",
+              function["Properties"].get("TracingConfig") == {"Mode": "PassThrough"}, str(function["Properties"].get("TracingConfig")))
+
+    stage = cfn.stage(rendered)
+    access = stage.get("AccessLogSettings", {})
+    destination = references(access.get("DestinationArn"))
+    check(f"{mode}: access logs go to a log group with retention",
+          len(destination) == 1 and groups.get(next(iter(destination)), {}).get("Properties", {}).get("RetentionInDays"),
+          str(access.get("DestinationArn")))
+    try:
+        fields = json.loads(access.get("Format", ""))
+    except ValueError:
+        fields = {}
+    check(f"{mode}: access log format is JSON with the fields",
+          {"requestId", "ip", "routeKey", "status", "responseLatency", "integrationError"} <= set(fields), str(fields))
+    default = stage.get("DefaultRouteSettings", {})
+    check(f"{mode}: default route throttling", {"ThrottlingBurstLimit", "ThrottlingRateLimit"} <= set(default), str(default))
+    route_settings = stage.get("RouteSettings", {})
+    keys = {key for key, _ in cfn.routes(rendered)}
+    for key in ("POST /auth/login", "POST /auth/register"):
+        setting = route_settings.get(key, {})
+        check(f"{mode}: {key} has tighter throttling",
+              setting and int(setting["ThrottlingRateLimit"]) < int(default["ThrottlingRateLimit"])
+              and int(setting["ThrottlingBurstLimit"]) < int(default["ThrottlingBurstLimit"]), str(setting))
+    check(f"{mode}: route settings name existing routes", set(route_settings) <= keys, str(set(route_settings) - keys))
+
+    _, api = cfn.http_api(rendered)
+    cors = api["Properties"].get("Body", {}).get("x-amazon-apigateway-cors") or api["Properties"].get("CorsConfiguration", {})
+    cors = {k.lower(): v for k, v in cors.items()}
+    check(f"{mode}: CORS admits the API's headers and methods",
+          {"authorization", "content-type", "idempotency-key"} <= {h.lower() for h in cors.get("allowheaders", [])}
+          and {"GET", "POST", "PATCH", "DELETE"} <= set(cors.get("allowmethods", [])) and cors.get("alloworigins") == ["*"]
+          and cors.get("maxage"), str(cors))
+
+    alarms = cfn.resources_of_type(rendered, "AWS::CloudWatch::Alarm").values()
+    def alarm_on(namespace, metric, dimension):
+        return [a["Properties"] for a in alarms if a["Properties"]["Namespace"] == namespace
+                and a["Properties"]["MetricName"] == metric and a["Properties"]["Dimensions"][0]["Value"] == dimension]
+    check(f"{mode}: an alarm on the API's 5xx", len(alarm_on("AWS/ApiGateway", "5xx", {"Ref": "HttpApi"})) == 1)
+    for logical_id in cfn.FUNCTIONS:
+        for metric in ("Errors", "Throttles"):
+            check(f"{mode}: {logical_id} {metric} alarm", len(alarm_on("AWS/Lambda", metric, {"Ref": logical_id})) == 1)
+        duration = alarm_on("AWS/Lambda", "Duration", {"Ref": logical_id})
+        timeout_ms = int(cfn.function(rendered, logical_id)["Properties"]["Timeout"]) * 1000
+        check(f"{mode}: {logical_id} p99 duration alarm near its timeout",
+              len(duration) == 1 and duration[0].get("ExtendedStatistic") == "p99"
+              and 0.5 * timeout_ms <= float(duration[0]["Threshold"]) < timeout_ms, str(duration))
+    check(f"{mode}: without AlarmEmail no topic and no alarm actions",
+          not cfn.resources_of_type(rendered, "AWS::SNS::Topic") and not any("AlarmActions" in a["Properties"] for a in alarms))
+
+    for secret in ("AppSecret", "AdminSecret"):
+        check(f"{mode}: {secret} has DeletionPolicy and UpdateReplacePolicy",
+              {"DeletionPolicy", "UpdateReplacePolicy"} <= set(res[secret]), str(sorted(res[secret])))
+
+
+def check_alarm_topic():
+    rendered = cfn.render("create", {"AlarmEmail": "ops@example.com"})
+    topics = cfn.resources_of_type(rendered, "AWS::SNS::Topic")
+    subscriptions = cfn.resources_of_type(rendered, "AWS::SNS::Subscription")
+    check("AlarmEmail: one topic, one e-mail subscription",
+          len(topics) == 1 and [s["Properties"]["Endpoint"] for s in subscriptions.values()] == ["ops@example.com"])
+    topic = {"Ref": next(iter(topics))} if topics else None
+    alarms = cfn.resources_of_type(rendered, "AWS::CloudWatch::Alarm")
+    check("AlarmEmail: every alarm notifies the topic",
+          alarms and all(a["Properties"].get("AlarmActions") == [topic] for a in alarms.values()))
+
+
+def check_rules_refuse():
+    """The Rules turn away parameter sets that could not work."""
+    cases = [
+        ("network without VpcId", "network", {"VpcId": ""}),
+        ("network without subnets", "network", {"SubnetIds": ""}),
+        ("network without security groups", "network", {"SecurityGroupIds": ""}),
+        ("endpoints without route tables", "network", {"RouteTableIds": ""}),
+        ("a given database in a created network", "create",
+         {"DatabaseSecretArn": cfn.MODES["database"]["DatabaseSecretArn"]}),
+    ]
+    for name, mode, extra in cases:
+        check(f"Rules refuse {name}", cfn.failed_rules(cfn.render(mode, extra)) != [])
+    check("Rules accept an existing network that reaches AWS itself",
+          cfn.failed_rules(cfn.render("network", {"CreateVpcEndpoints": "false", "RouteTableIds": ""})) == [])
+
+
+def self_test():
+    """The selection model itself, on cases whose answer is not in doubt."""
+    keys = {"ANY /genres", "ANY /genres/{proxy+}", "POST /auth/login", "ANY /auth/{proxy+}", "$default"}
+    cases = [
+        (("GET", "/genres", True), "ANY /genres"),
+        (("GET", "/genres/1", False), "ANY /genres/{proxy+}"),
+        (("GET", "/genres/1/", False), "ANY /genres/{proxy+}"),
+        (("GET", "/genres/", True), "ANY /genres/{proxy+}"),
+        (("GET", "/genres/", False), "$default"),
+        (("POST", "/auth/login", False), "POST /auth/login"),
+        (("GET", "/auth/login", False), "ANY /auth/{proxy+}"),
+        (("POST", "/auth/login/", False), "ANY /auth/{proxy+}"),
+        (("GET", "/genresx", True), "$default"),
+    ]
+    for (method, path, empty), want in cases:
+        got = select_route(keys, method, path, empty)
+        check(f"selection model: {method} {path} (empty proxy {empty}) -> {want}", got == want, str(got))
+
+
+def main():
+    self_test()
+    served = served_routes()
+    check("routes.json names every API function", set(served) == set(FORWARDED), str(sorted(served)))
+    for mode in cfn.MODES:
+        rendered = cfn.render(mode)
+        for section in (check_routing, ):
+            section(mode, rendered, served)
+        for section in (check_environment, check_iam, check_network, check_migration, check_operations):
+            section(mode, rendered)
+    check_alarm_topic()
+    check_rules_refuse()
+    for failure in failures:
+        print("FAIL", failure)
+    print(f"template: {passed} passed, {len(failures)} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
