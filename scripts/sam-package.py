@@ -5,8 +5,11 @@ those binaries without SAM rebuilding the workspace once per function.
 For every function of template.yaml built with `rust-cargolambda`, copies
 target/lambda/<Binary>/bootstrap to .aws-sam/build/<LogicalId>/bootstrap and writes
 .aws-sam/build/template.yaml with CodeUri pointing there (the file `sam deploy` reads by
-default). With --dry-run, placeholders stand in for missing binaries (to validate the layout
-and the generated template without an arm64 build).
+default).
+
+With --dry-run, the same layout goes to target/sam-dry-run/ instead (never .aws-sam/build,
+which a later plain `sam deploy` would ship), with placeholders for missing binaries: the
+generated template can be validated without an arm64 build (make template-check).
 """
 import pathlib
 import shutil
@@ -16,6 +19,7 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = ROOT / ".aws-sam" / "build"
+DRY_RUN = ROOT / "target" / "sam-dry-run"
 
 
 class Tagged(yaml.YAMLObject):
@@ -43,22 +47,27 @@ def represent(dumper, data):
     return dumper.represent_scalar(data.tag, data.value)
 
 
+# Every function of template.yaml, by binary (make build must have built each of them).
+EXPECTED = ["auth", "films", "screenings", "reservations", "docs", "migrate", "fallback"]
+
 yaml.SafeLoader.add_multi_constructor("!", construct)
 yaml.SafeDumper.add_representer(Tagged, represent)
 
 
 def main():
     dry_run = "--dry-run" in sys.argv
+    build = DRY_RUN if dry_run else BUILD
     template = yaml.safe_load((ROOT / "template.yaml").read_text())
-    shutil.rmtree(BUILD, ignore_errors=True)
-    BUILD.mkdir(parents=True)
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir(parents=True)
+    packaged = []
     for logical_id, resource in template["Resources"].items():
         metadata = resource.get("Metadata", {})
         if resource.get("Type") != "AWS::Serverless::Function" or metadata.get("BuildMethod") != "rust-cargolambda":
             continue
         binary = metadata["BuildProperties"]["Binary"]
         source = ROOT / "target" / "lambda" / binary / "bootstrap"
-        target = BUILD / logical_id
+        target = build / logical_id
         target.mkdir()
         if source.exists():
             header = source.read_bytes()[:20]
@@ -71,11 +80,18 @@ def main():
         else:
             sys.exit(f"{source.relative_to(ROOT)} is missing: run make build first")
         resource["Properties"]["CodeUri"] = logical_id
-        del resource["Metadata"]
+        # SAM's build metadata goes; cfn-lint's (ignore_checks) stays.
+        for key in ("BuildMethod", "BuildProperties"):
+            metadata.pop(key)
+        if not metadata:
+            del resource["Metadata"]
+        packaged.append(binary)
         print(f"{logical_id}: {binary} ({(target / 'bootstrap').stat().st_size} bytes)")
+    if sorted(packaged) != sorted(EXPECTED):
+        sys.exit(f"template.yaml builds {sorted(packaged)}, expected {sorted(EXPECTED)}: update scripts/sam-package.py")
     template.get("Globals", {}).get("Function", {}).pop("CodeUri", None)
-    (BUILD / "template.yaml").write_text(yaml.safe_dump(template, sort_keys=False, width=120))
-    print(f"wrote {(BUILD / 'template.yaml').relative_to(ROOT)}")
+    (build / "template.yaml").write_text(yaml.safe_dump(template, sort_keys=False, width=120))
+    print(f"wrote {(build / 'template.yaml').relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
