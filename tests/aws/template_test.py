@@ -245,9 +245,11 @@ def check_environment(mode, rendered):
     if created:
         target_group = rendered["Resources"]["DatabaseProxyTargetGroup"]["Properties"]
         pool = target_group["ConnectionPoolConfigurationInfo"]
-        check(f"{mode}: proxy InitQuery sets the API functions' timeouts",
-              re.sub(r"\s+", " ", pool.get("InitQuery", "")) == "SET statement_timeout = 4000; SET lock_timeout = 2000",
-              pool.get("InitQuery", ""))
+        init = re.sub(r"\s+", " ", pool.get("InitQuery", ""))
+        settings = dict(re.findall(r"set_config\('(\w+)', '(\d+)', false\)", init)) or dict(
+            re.findall(r"SET (\w+) = (\d+)", init))
+        check(f"{mode}: proxy InitQuery sets the API functions' timeouts for the session",
+              settings == {"statement_timeout": "4000", "lock_timeout": "2000"}, init)
         check(f"{mode}: proxy ConnectionBorrowTimeout below the API timeout",
               0 < int(pool.get("ConnectionBorrowTimeout", 120)) < API_TIMEOUT_S, str(pool.get("ConnectionBorrowTimeout")))
         proxy = rendered["Resources"]["DatabaseProxy"]["Properties"]
