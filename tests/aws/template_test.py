@@ -192,6 +192,16 @@ def check_routing(mode, rendered, served):
                 check(f"{mode}: {method} {path} (unserved) selects $default", key == "$default", str(key))
                 check(f"{mode}: the fallback forwards {path} nowhere (our 404)", fallback_owner(routes_env, path) is None,
                       str(fallback_owner(routes_env, path)))
+    # API Gateway may invoke each routed function, for exactly its routes' paths.
+    permissions = [p["Properties"] for p in cfn.resources_of_type(rendered, "AWS::Lambda::Permission").values()]
+    for key, function in routes:
+        path = "" if key == "$default" else re.sub(r"\{\w+\+?\}", "*", key.split(" ", 1)[1])
+        method = "*" if key == "$default" or key.startswith("ANY ") else key.split(" ", 1)[0]
+        suffix = "/*" if key == "$default" else f"/{method}{path}"
+        granted = [p for p in permissions if p.get("FunctionName") == {"Ref": function}
+                   and p.get("Principal") == "apigateway.amazonaws.com" and p.get("Action") == "lambda:InvokeFunction"
+                   and json.dumps(p.get("SourceArn")).split('", {')[0].endswith(suffix)]
+        check(f"{mode}: API Gateway may invoke {function} for {key}", len(granted) >= 1, suffix)
     # The exact routes that carry tighter throttling exist, and win over ANY /auth/{proxy+}.
     for path in ["/auth/login", "/auth/register"]:
         check(f"{mode}: POST {path} selects its own route", select_route(keys, "POST", path, True) == f"POST {path}")
