@@ -36,16 +36,16 @@ pub struct ErrorBody {
 }
 
 fn error(description: &str) -> RefOr<Response> {
-    ResponseBuilder::new()
-        .description(description)
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("Error")))
-                .build(),
-        )
-        .build()
-        .into()
+    error_builder(description).build().into()
+}
+
+fn error_builder(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).content(
+        "application/json",
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Error")))
+            .build(),
+    )
 }
 
 /// Declares a set of error responses, for `responses(...)` of `#[utoipa::path]`.
@@ -118,26 +118,19 @@ impl Modify for Common {
                  send the access token as `Authorization: Bearer <token>`.",
             )),
         );
-        let unavailable: RefOr<Response> = ResponseBuilder::new()
-            .description(
-                "The database cannot be reached right now, or a statement or lock wait ran past \
-                 its time limit (nothing was committed); try again",
-            )
-            .header(
-                "Retry-After",
-                utoipa::openapi::HeaderBuilder::new()
-                    .schema(Some(i64::schema()))
-                    .description(Some("Seconds to wait before trying again"))
-                    .build(),
-            )
-            .content(
-                "application/json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Error")))
-                    .build(),
-            )
-            .build()
-            .into();
+        let unavailable: RefOr<Response> = error_builder(
+            "The database cannot be reached right now, or a statement or lock wait ran past its \
+             time limit (nothing was committed); try again",
+        )
+        .header(
+            "Retry-After",
+            utoipa::openapi::HeaderBuilder::new()
+                .schema(Some(i64::schema()))
+                .description(Some("Seconds to wait before trying again"))
+                .build(),
+        )
+        .build()
+        .into();
         for item in openapi.paths.paths.values_mut() {
             for operation in [
                 &mut item.get,

@@ -327,3 +327,34 @@ pub async fn count_statements<F: std::future::Future>(future: F) -> (F::Output, 
     let count = COUNTER.with(|counter| counter.replace(None)).unwrap_or(0);
     (output, count)
 }
+
+/// Reads one HTTP/1.1 request (head and a `Content-Length` body) from `socket`, for tests
+/// that stand in for a service the code calls (CloudFormation's response URL, Lambda's
+/// Invoke API). `None` when the connection closes first.
+pub async fn read_http_request(socket: &mut tokio::net::TcpStream) -> Option<(String, String)> {
+    use tokio::io::AsyncReadExt as _;
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        let n = socket.read(&mut buffer).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        received.extend_from_slice(&buffer[..n]);
+        let text = String::from_utf8_lossy(&received).to_string();
+        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let length: usize = head
+            .lines()
+            .find_map(|line| {
+                line.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .and_then(|value| value.trim().parse().ok())
+            })
+            .unwrap_or(0);
+        if body.len() >= length {
+            return Some((head.to_owned(), body.to_owned()));
+        }
+    }
+}

@@ -4,7 +4,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use fallback::{Invoker, Routes, handle};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -21,43 +21,24 @@ async fn invoke_api(answer: Value, error: bool) -> (String, mpsc::UnboundedRecei
     let (sender, receiver) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
-            let mut received = Vec::new();
-            let mut buffer = [0u8; 8192];
-            loop {
-                let n = socket.read(&mut buffer).await.expect("read");
-                received.extend_from_slice(&buffer[..n]);
-                let text = String::from_utf8_lossy(&received).to_string();
-                let Some((head, body)) = text.split_once("\r\n\r\n") else {
-                    continue;
-                };
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length:")
-                            .and_then(|v| v.trim().parse().ok())
-                    })
-                    .unwrap_or(0);
-                if body.len() < length {
-                    continue;
-                }
-                let _ = sender.send(Received {
-                    head: head.to_owned(),
-                    body: serde_json::from_str(body).expect("json"),
-                });
-                let payload = answer.to_string();
-                let extra = if error {
-                    "x-amz-function-error: Unhandled\r\n"
-                } else {
-                    ""
-                };
-                let reply = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\n\r\n{payload}",
-                    payload.len()
-                );
-                socket.write_all(reply.as_bytes()).await.expect("write");
-                break;
-            }
+            let Some((head, body)) = shared::testing::read_http_request(&mut socket).await else {
+                continue;
+            };
+            let _ = sender.send(Received {
+                head,
+                body: serde_json::from_str(&body).expect("json"),
+            });
+            let payload = answer.to_string();
+            let extra = if error {
+                "x-amz-function-error: Unhandled\r\n"
+            } else {
+                ""
+            };
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\n\r\n{payload}",
+                payload.len()
+            );
+            socket.write_all(reply.as_bytes()).await.expect("write");
         }
     });
     (endpoint, receiver)

@@ -9,7 +9,7 @@ use migrate::custom_resource::{Request, handle};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -29,42 +29,18 @@ async fn response_url(answer: bool) -> (String, mpsc::UnboundedReceiver<Value>) 
             };
             let sender = sender.clone();
             tokio::spawn(async move {
-                let mut received = Vec::new();
-                let mut buffer = [0u8; 4096];
-                loop {
-                    let Ok(n) = socket.read(&mut buffer).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    received.extend_from_slice(&buffer[..n]);
-                    let text = String::from_utf8_lossy(&received).to_string();
-                    let Some((head, body)) = text.split_once("\r\n\r\n") else {
-                        continue;
-                    };
-                    let length: usize = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .and_then(|v| v.trim().parse().ok())
-                        })
-                        .unwrap_or(0);
-                    if body.len() < length {
-                        continue;
-                    }
-                    let _ = sender.send(serde_json::from_str(body).unwrap_or(Value::Null));
-                    if !answer {
-                        // Hold the connection open without a reply.
-                        tokio::time::sleep(Duration::from_secs(3600)).await;
-                        return;
-                    }
-                    let _ = socket
-                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-                        .await;
+                let Some((_, body)) = shared::testing::read_http_request(&mut socket).await else {
+                    return;
+                };
+                let _ = sender.send(serde_json::from_str(&body).unwrap_or(Value::Null));
+                if !answer {
+                    // Hold the connection open without a reply.
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
                     return;
                 }
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                    .await;
             });
         }
     });

@@ -77,7 +77,7 @@ async fn an_existing_account_with_the_admin_username_is_never_promoted(pool: PgP
 #[tokio::test]
 async fn the_answer_to_cloudformation_is_put_to_the_response_url() {
     use migrate::custom_resource::Request;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
 
     // A one-shot HTTP server standing in for the pre-signed S3 URL.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -89,30 +89,14 @@ async fn the_answer_to_cloudformation_is_put_to_the_response_url() {
     );
     let server = tokio::spawn(async move {
         let (mut socket, _) = listener.accept().await.expect("accept");
-        let mut received = Vec::new();
-        let mut buffer = [0u8; 4096];
-        loop {
-            let n = socket.read(&mut buffer).await.expect("read");
-            received.extend_from_slice(&buffer[..n]);
-            let text = String::from_utf8_lossy(&received).to_string();
-            if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length:")
-                            .map(|v| v.trim().parse().expect("length"))
-                    })
-                    .unwrap_or(0);
-                if body.len() >= length {
-                    socket
-                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-                        .await
-                        .expect("write");
-                    return text;
-                }
-            }
-        }
+        let (head, body) = shared::testing::read_http_request(&mut socket)
+            .await
+            .expect("a request");
+        socket
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .expect("write");
+        format!("{head}\r\n\r\n{body}")
     });
     let request = Request::from_event(&serde_json::json!({
         "RequestType": "Create", "ResponseURL": url, "StackId": "stack", "RequestId": "request-1",
