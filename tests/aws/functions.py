@@ -483,6 +483,14 @@ class Mode:
                 arn = cluster["MasterUserSecret"]["SecretArn"]
                 self.db_secret = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])
                 self.sensitive.append(self.db_secret["password"])
+                # Whatever user the managed secret names (moto writes "admin" whatever
+                # MasterUsername says) must exist here: it owns the database, as Aurora's
+                # master user would (trust authentication: the password is not checked).
+                self.owner = self.db_secret.get("username", "postgres")
+                if self.owner != "postgres":
+                    psql(f"do $$ begin if not exists (select from pg_roles where rolname = '{self.owner}') "
+                         f"then create role \"{self.owner}\" login; end if; end $$")
+                    psql(f'alter database "{self.db}" owner to "{self.owner}"')
                 markers["GetAtt:DatabaseCluster.MasterUserSecret.SecretArn"] = arn
                 markers["GetAtt:DatabaseCluster.Endpoint.Address"] = "127.0.0.1"
                 markers["GetAtt:DatabaseCluster.Endpoint.Port"] = "5432"
@@ -689,6 +697,8 @@ def api_checks(mode):
 
 
 def after_checks(mode):
+    if not mode.processes:
+        return
     for lid, process in mode.processes.items():
         name = mode.names[lid]
         init = mode.emulator.init_errors(name)
@@ -724,6 +734,8 @@ def main():
                     # The API checks need the schema: take it from the migrated template.
                     psql(f'drop database if exists "{mode.db}" with (force)')
                     psql(f'create database "{mode.db}" template "{template_db}"')
+                    if getattr(mode, "owner", "postgres") != "postgres":
+                        psql(f'grant pg_read_all_data, pg_write_all_data to "{mode.owner}"')
                 api_checks(mode)
                 after_checks(mode)
             finally:
