@@ -117,6 +117,14 @@ sqlx-run:
 	DATABASE_URL="$$url" sqlx migrate run --source migrations >/dev/null; \
 	DATABASE_URL="$$url" SQLX_OFFLINE=false cargo sqlx prepare --workspace $(SQLX_ARGS) -- --all-targets
 
+# The arm64 packages under qemu-user-static through a Lambda Runtime API emulator, with the
+# rendered template's environment in every deployment mode, and password rotation while an
+# instance is warm (tests/aws/README.md). Needs `make package` (or `make build`) first.
+.PHONY: aws-fidelity
+aws-fidelity: tools ## The arm64 packages answering real events in every deployment mode, and rotation (after make build)
+	@PG_SERVER='$(PG_SERVER)' $(VENV)/bin/python tests/aws/functions.py
+	@$(VENV)/bin/python tests/aws/rotation.py
+
 # ---------------------------------------------------------------- quality
 
 .PHONY: fmt-check
