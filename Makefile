@@ -65,7 +65,7 @@ migrate: ## Apply migrations to $DATABASE_URL and create the dev admin if no adm
 TEST_DB_SERVER := $(PG_SERVER)
 
 .PHONY: test
-test: tools ## Everything CI runs: unit, router, contract, emulator, end-to-end, template and .sqlx checks
+test: tools ## Everything CI runs: unit, router, contract, emulator, AWS fidelity, end-to-end, template and .sqlx checks
 	@server=$$(DATABASE_URL='$(TEST_DB_SERVER)/cinema_test' scripts/dev-db.sh); server=$${server%/*}; \
 	$(MAKE) --no-print-directory test-all TEST_DB_SERVER="$$server"
 
@@ -79,6 +79,8 @@ test-all: fmt-check template-check sqlx-check browser-tools
 	$(EMULATOR_ENV) DATABASE_URL='$(TEST_DB_SERVER)/cinema_test' cargo test --workspace -- --include-ignored; \
 	echo "== Lambda packages (release, arm64)"; \
 	$(MAKE) --no-print-directory package; \
+	echo "== AWS fidelity: the packages under qemu in every deployment mode, and a password rotation"; \
+	$(MAKE) --no-print-directory aws-fidelity; \
 	echo "== end to end"; \
 	$(MAKE) --no-print-directory e2e-run TEST_DB_SERVER='$(TEST_DB_SERVER)'; \
 	echo "== benchmark harness (smoke run)"; \
