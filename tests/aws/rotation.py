@@ -168,6 +168,7 @@ def main():
         check(f"rotation: {SIGN_INS} sign-ins after the rotation -> at most one 503, the rest 200",
               unavailable <= 1 and not bad and statuses.count(200) == SIGN_INS - unavailable,
               f"statuses {statuses}; {'; '.join(bad[:3])}")
+        print(f"     statuses after the rotation: {statuses}", flush=True)
         check("rotation: the same process served them all (never restarted, no init error)",
               process.poll() is None and process.pid == pid and not emulator.init_errors("auth")
               and emulator.polls("auth") >= 1,
