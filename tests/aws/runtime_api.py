@@ -90,7 +90,7 @@ class Emulator:
 
         Handler.emulator = emulator
         Handler.function = function
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = _Server(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
         self.servers.append(server)
@@ -150,6 +150,13 @@ def _parse(raw):
         return json.loads(raw)
     except ValueError:
         return raw.decode(errors="replace")
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # a client that hangs up (a function being stopped) is not an error here
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
