@@ -80,7 +80,7 @@ test-all: fmt-check template-check sqlx-check browser-tools
 	echo "== Lambda packages (release, arm64)"; \
 	$(MAKE) --no-print-directory package; \
 	echo "== AWS fidelity: the packages under qemu in every deployment mode, and a password rotation"; \
-	$(MAKE) --no-print-directory aws-fidelity; \
+	$(MAKE) --no-print-directory aws-fidelity PG_SERVER='$(TEST_DB_SERVER)'; \
 	echo "== end to end"; \
 	$(MAKE) --no-print-directory e2e-run TEST_DB_SERVER='$(TEST_DB_SERVER)'; \
 	echo "== benchmark harness (smoke run)"; \
