@@ -1,6 +1,5 @@
 #!/usr/bin/env python3
-"""The deploy artefacts answering real events, in every deployment mode (issue 12, tests 2, 3
-and 5): for each mode of cfn.MODES, every function's arm64 package
+"""The deploy artefacts answering real events, in every deployment mode: for each mode of cfn.MODES, every function's arm64 package
 (target/lambda/<bin>/bootstrap) runs under qemu-user-static against the Lambda Runtime API
 emulator (runtime_api.py) with exactly the environment the rendered template gives it, its
 intrinsics resolved to local stand-ins:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Password rotation with a warm instance (issue 12, test 4).
+"""Password rotation with a warm instance.
 
 A private PostgreSQL cluster with password authentication (scram-sha-256) holds the schema;
 its role's password is in an RDS-format secret in moto. The auth function's arm64 package
