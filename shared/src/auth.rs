@@ -48,7 +48,13 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at (seconds since the epoch).
     pub exp: i64,
+    /// Not before (seconds since the epoch); never issued, checked when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
+
+/// How far a token's `iat` or `nbf` may lie in the future: clock skew between instances.
+pub const CLOCK_SKEW_SECONDS: i64 = 5;
 
 /// Everything needed to issue and check tokens and passwords; built once per instance.
 pub struct AuthKeys {
@@ -116,6 +122,7 @@ impl AuthKeys {
             role,
             iat: now,
             exp: now + ttl as i64,
+            nbf: None,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| Error::Internal(anyhow::anyhow!("signing a token failed: {e}")))?;
@@ -125,8 +132,14 @@ impl AuthKeys {
         })
     }
 
-    /// Checks an access token's algorithm, signature and expiry, and returns the caller.
+    /// Checks an access token's algorithm, signature, expiry and issue time, and returns the
+    /// caller. Refused besides a bad signature: a `crit` header (no extension is understood
+    /// here), `iat` or `nbf` in the future, and a lifetime longer than tokens are issued for —
+    /// a leaked key then cannot mint tokens that outlive its rotation.
     pub fn verify(&self, token: &str) -> Result<AuthUser> {
+        if has_crit_header(token) {
+            return Err(invalid_token());
+        }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => Error::Unauthorized {
@@ -135,6 +148,15 @@ impl AuthKeys {
                 },
                 _ => invalid_token(),
             })?;
+        let claims = &data.claims;
+        let now = chrono::Utc::now().timestamp();
+        let lifetime = i64::try_from(self.access_ttl.as_secs()).unwrap_or(i64::MAX);
+        if claims.iat > now + CLOCK_SKEW_SECONDS
+            || claims.nbf.is_some_and(|nbf| nbf > now + CLOCK_SKEW_SECONDS)
+            || claims.exp.saturating_sub(claims.iat) > lifetime
+        {
+            return Err(invalid_token());
+        }
         let id = data
             .claims
             .sub
@@ -145,6 +167,19 @@ impl AuthKeys {
             role: data.claims.role,
         })
     }
+}
+
+/// Whether the token's header carries `crit` (RFC 7515 §4.1.11: a recipient that does not
+/// understand the listed extensions must reject the token). The library ignores the member.
+fn has_crit_header(token: &str) -> bool {
+    let Some(header) = token.split('.').next() else {
+        return false;
+    };
+    URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|header| header.get("crit").is_some())
 }
 
 fn invalid_token() -> Error {
@@ -296,7 +331,12 @@ pub fn new_refresh_token() -> SecretString {
 
 /// What the database stores of a refresh token: its SHA-256.
 pub fn refresh_token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
+    sha256(token)
+}
+
+/// The SHA-256 of a text's UTF-8 bytes (as PostgreSQL's `sha256(convert_to(text, 'UTF8'))`).
+pub fn sha256(text: &str) -> Vec<u8> {
+    Sha256::digest(text.as_bytes()).to_vec()
 }
 
 #[cfg(test)]
@@ -350,6 +390,7 @@ mod tests {
             role: Role::User,
             iat: now - 100,
             exp: now - 10,
+            nbf: None,
         };
         let token = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -388,6 +429,7 @@ mod tests {
             role: Role::Admin,
             iat: now,
             exp: now + 600,
+            nbf: None,
         };
         let token = jsonwebtoken::encode(
             &Header::new(Algorithm::HS512),
@@ -413,6 +455,72 @@ mod tests {
                 code(keys.verify(token).unwrap_err()),
                 "invalid_token",
                 "{token}"
+            );
+        }
+    }
+
+    fn signed(header: &str, claims: &str, secret: &[u8]) -> String {
+        use hmac::Mac as _;
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(secret).expect("key");
+        mac.update(signing_input.as_bytes());
+        format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
+    }
+
+    #[test]
+    fn future_issue_times_long_lifetimes_and_crit_headers_are_rejected() {
+        let keys = keys("k1");
+        let now = chrono::Utc::now().timestamp();
+        let header = r#"{"alg":"HS256","typ":"JWT"}"#;
+        let claims = |iat: i64, exp: i64, nbf: Option<i64>| {
+            let nbf = nbf.map(|n| format!(r#","nbf":{n}"#)).unwrap_or_default();
+            format!(r#"{{"sub":"7","role":"admin","iat":{iat},"exp":{exp}{nbf}}}"#)
+        };
+        // The signer itself is right: a well-formed token made by hand verifies.
+        let good = signed(header, &claims(now, now + 600, None), b"k1");
+        assert_eq!(keys.verify(&good).expect("valid").id, 7);
+        let within_skew = signed(header, &claims(now + 2, now + 602, Some(now + 2)), b"k1");
+        assert!(
+            keys.verify(&within_skew).is_ok(),
+            "a few seconds of skew pass"
+        );
+        for (why, token) in [
+            (
+                "iat in the future",
+                signed(header, &claims(now + 60, now + 600, None), b"k1"),
+            ),
+            (
+                "nbf in the future",
+                signed(header, &claims(now, now + 600, Some(now + 60)), b"k1"),
+            ),
+            (
+                "a hundred years' lifetime",
+                signed(header, &claims(now, now + 100 * 365 * 86_400, None), b"k1"),
+            ),
+            (
+                "one second longer than issued",
+                signed(header, &claims(now, now + 901, None), b"k1"),
+            ),
+            (
+                "an unknown critical extension",
+                signed(
+                    r#"{"alg":"HS256","typ":"JWT","crit":["exp2"],"exp2":1}"#,
+                    &claims(now, now + 600, None),
+                    b"k1",
+                ),
+            ),
+        ] {
+            assert_eq!(
+                code(keys.verify(&token).unwrap_err()),
+                "invalid_token",
+                "{why}"
             );
         }
     }

@@ -73,6 +73,65 @@ pub struct Settings {
     pub db_statement_timeout: Option<Duration>,
     /// `DB_LOCK_TIMEOUT_MS`: the server gives up a lock wait longer than this (none if unset).
     pub db_lock_timeout: Option<Duration>,
+    /// Sign-in and registration limits.
+    pub limits: Limits,
+}
+
+/// How many sign-in and registration attempts are allowed before the answer is 429.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `SIGN_IN_ACCOUNT_LIMIT` (default 5): failed sign-ins for one username before it locks.
+    pub sign_in_per_account: i32,
+    /// `SIGN_IN_ADDRESS_LIMIT` (default 50): failed sign-ins from one address before it locks.
+    pub sign_in_per_address: i32,
+    /// `SIGN_IN_WINDOW_SECONDS` (default 900): failures count until this long has passed
+    /// without another.
+    pub sign_in_window: Duration,
+    /// `SIGN_IN_LOCKOUT_SECONDS` (default 30): the first lock-out; each further failure
+    /// doubles it.
+    pub first_lockout: Duration,
+    /// `SIGN_IN_MAX_LOCKOUT_SECONDS` (default 900): the longest lock-out.
+    pub max_lockout: Duration,
+    /// `REGISTRATION_ADDRESS_LIMIT` (default 300): registrations from one address per window.
+    pub registrations_per_address: i32,
+    /// `REGISTRATION_WINDOW_SECONDS` (default 3600).
+    pub registration_window: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            sign_in_per_account: 5,
+            sign_in_per_address: 50,
+            sign_in_window: Duration::from_secs(900),
+            first_lockout: Duration::from_secs(30),
+            max_lockout: Duration::from_secs(900),
+            registrations_per_address: 300,
+            registration_window: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl Limits {
+    /// Reads the limits; an unparsable value is an error naming its variable.
+    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let seconds =
+            |name, default: Duration| number(env, name, default.as_secs()).map(Duration::from_secs);
+        Ok(Self {
+            sign_in_per_account: number(env, "SIGN_IN_ACCOUNT_LIMIT", d.sign_in_per_account)?,
+            sign_in_per_address: number(env, "SIGN_IN_ADDRESS_LIMIT", d.sign_in_per_address)?,
+            sign_in_window: seconds("SIGN_IN_WINDOW_SECONDS", d.sign_in_window)?,
+            first_lockout: seconds("SIGN_IN_LOCKOUT_SECONDS", d.first_lockout)?,
+            max_lockout: seconds("SIGN_IN_MAX_LOCKOUT_SECONDS", d.max_lockout)?,
+            registrations_per_address: number(
+                env,
+                "REGISTRATION_ADDRESS_LIMIT",
+                d.registrations_per_address,
+            )?,
+            registration_window: seconds("REGISTRATION_WINDOW_SECONDS", d.registration_window)?,
+        })
+    }
 }
 
 impl Settings {
@@ -105,6 +164,7 @@ impl Settings {
             db_acquire_timeout: Duration::from_secs(number(env, "DB_ACQUIRE_TIMEOUT_SECONDS", 5)?),
             db_statement_timeout: optional_millis(env, "DB_STATEMENT_TIMEOUT_MS")?,
             db_lock_timeout: optional_millis(env, "DB_LOCK_TIMEOUT_MS")?,
+            limits: Limits::from_env(env)?,
         })
     }
 }
@@ -501,6 +561,13 @@ mod tests {
         assert!(error.to_string().contains("BCRYPT_COST"), "{error}");
         let error = Settings::from_env(&[("BCRYPT_COST", "3")]).unwrap_err();
         assert!(error.to_string().contains("BCRYPT_COST"), "{error}");
+        assert_eq!(settings.limits, Limits::default());
+        assert_eq!(settings.limits.sign_in_per_account, 5);
+        let error = Settings::from_env(&[("SIGN_IN_ADDRESS_LIMIT", "-1")]).unwrap_err();
+        assert!(
+            error.to_string().contains("SIGN_IN_ADDRESS_LIMIT"),
+            "{error}"
+        );
         let error = Settings::from_env(&[("ACCESS_TOKEN_TTL_SECONDS", "0")]).unwrap_err();
         assert!(
             error.to_string().contains("ACCESS_TOKEN_TTL_SECONDS"),

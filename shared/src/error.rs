@@ -46,6 +46,12 @@ pub enum Error {
     /// 403: authenticated, but the role may not do this.
     #[error("your role does not allow this action")]
     Forbidden,
+    /// 429: too many attempts; try again after the given number of seconds.
+    #[error("too many attempts; try again later")]
+    TooManyAttempts {
+        /// Seconds until the next attempt is considered.
+        retry_after: u64,
+    },
     /// 404: the resource does not exist (or the caller may not know that it does).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -114,6 +120,7 @@ impl Error {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -131,6 +138,7 @@ impl Error {
             Self::BadRequest(_) => "malformed_body",
             Self::Unauthorized { code, .. } => code,
             Self::Forbidden => "forbidden",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict { code, .. } | Self::Unprocessable { code, .. } => code,
@@ -170,6 +178,11 @@ impl IntoResponse for Error {
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
+            Self::TooManyAttempts { retry_after } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
             Self::Unavailable(cause) => {
                 response
                     .headers_mut()
@@ -205,6 +218,17 @@ impl From<sqlx::Error> for Error {
                 }) =>
             {
                 Self::Unavailable(error)
+            }
+            // The caller checks of the statements themselves (`authorize`, `caller_role`): the
+            // token's user is deleted or deactivated, or their role now does not allow this.
+            sqlx::Error::Database(ref db) if db.code().as_deref() == Some(CALLER_INACTIVE) => {
+                Self::Unauthorized {
+                    code: "account_inactive",
+                    detail: "the account this token was issued for is deleted or deactivated",
+                }
+            }
+            sqlx::Error::Database(ref db) if db.code().as_deref() == Some(CALLER_FORBIDDEN) => {
+                Self::Forbidden
             }
             // Values PostgreSQL refuses (a NUL in text, a number or date out of range) are the
             // client's fault; validation catches them first, this keeps them from ever being 500s.
@@ -244,6 +268,11 @@ impl From<sqlx::Error> for Error {
         }
     }
 }
+
+/// SQLSTATE of `caller_role` (and `authorize`) for a deleted or deactivated caller.
+pub const CALLER_INACTIVE: &str = "CA401";
+/// SQLSTATE of `authorize` for a caller whose current role is not among those allowed.
+pub const CALLER_FORBIDDEN: &str = "CA403";
 
 /// Marks a response whose request failed because the database refused the password (a
 /// rotated secret): the Lambda entry point then reads the secret again.

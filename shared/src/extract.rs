@@ -7,6 +7,7 @@
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, header, request::Parts};
 use bytes::Bytes;
+use lambda_http::request::RequestContext;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, FieldError};
@@ -90,6 +91,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
         parse_urlencoded(parts.uri.query().unwrap_or_default().as_bytes()).map(Query)
+    }
+}
+
+/// The client's address as API Gateway saw it (`requestContext.http.sourceIp`). Headers such
+/// as `X-Forwarded-For` are not read: a client can write them. `None` when the request did not
+/// come through API Gateway or its emulator (a Router test).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClientAddress(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(match parts.extensions.get::<RequestContext>() {
+            Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+            _ => None,
+        }))
     }
 }
 

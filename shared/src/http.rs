@@ -3,12 +3,19 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
 use tower::Layer as _;
 use tower_http::normalize_path::NormalizePathLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::error::Error;
 use crate::extract::BODY_LIMIT;
+
+/// `Cache-Control: no-store`, for responses that carry tokens or account details: no browser,
+/// proxy or CDN may keep a copy (RFC 6749 §5.1).
+pub fn no_store() -> [(HeaderName, HeaderValue); 1] {
+    [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]
+}
 
 /// Finishes a function's routes into the Router that `lambda_http` serves.
 pub fn finish<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Router {

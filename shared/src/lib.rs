@@ -24,10 +24,10 @@ use axum::extract::FromRef;
 use sqlx::PgPool;
 
 pub use auth::{Admin, AuthKeys, AuthUser, MaybeAuthUser, Role};
-pub use config::{ApiConfig, Settings};
+pub use config::{ApiConfig, Limits, Settings};
 pub use db::MIGRATOR;
 pub use error::{Error, FieldError, Result, ResultExt};
-pub use extract::{Json, JsonOrForm, Path, Query};
+pub use extract::{ClientAddress, Json, JsonOrForm, Path, Query};
 pub use pagination::{Page, Paginated};
 
 /// What every handler may need, built once per Lambda instance.
@@ -37,6 +37,8 @@ pub struct AppState {
     pub db: PgPool,
     /// Token and password settings.
     pub auth: Arc<AuthKeys>,
+    /// Sign-in and registration limits.
+    pub limits: Limits,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
         Self {
             db,
             auth: Arc::new(auth),
+            limits: settings.limits,
         }
     }
 }

@@ -29,7 +29,8 @@ pub const TOKEN_URL: &str = "/auth/login";
 pub struct ErrorBody {
     /// What went wrong, for a person to read.
     detail: String,
-    /// A stable code for programs, e.g. `validation_error`, `seats_taken`, `token_expired`.
+    /// A stable code for programs, e.g. `validation_error`, `seats_taken`, `token_expired`,
+    /// `account_inactive`, `too_many_attempts`.
     code: String,
     /// For validation failures (422): every invalid field.
     errors: Option<Vec<FieldError>>,
@@ -46,6 +47,36 @@ fn error_builder(description: &str) -> ResponseBuilder {
             .schema(Some(Ref::from_schema_name("Error")))
             .build(),
     )
+}
+
+/// An error response that says when to try again.
+fn with_retry_after(builder: ResponseBuilder) -> ResponseBuilder {
+    builder.header(
+        "Retry-After",
+        utoipa::openapi::HeaderBuilder::new()
+            .schema(Some(i64::schema()))
+            .description(Some("Seconds to wait before trying again"))
+            .build(),
+    )
+}
+
+/// A route that counts attempts per account or client address (sign-in, registration,
+/// password change): 429 `too_many_attempts` with `Retry-After`.
+#[derive(Debug)]
+pub struct Throttled;
+
+impl IntoResponses for Throttled {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        BTreeMap::from([(
+            "429".to_string(),
+            with_retry_after(error_builder(
+                "Too many attempts for this account or from this address; the password was not \
+                 checked. Try again after `Retry-After` seconds",
+            ))
+            .build()
+            .into(),
+        )])
+    }
 }
 
 /// Declares a set of error responses, for `responses(...)` of `#[utoipa::path]`.
@@ -66,7 +97,7 @@ macro_rules! error_responses {
 error_responses! {
     /// A route that needs a signed-in caller.
     SignedIn {
-        "401" => "No token, or one that is malformed, forged or expired",
+        "401" => "No token, one that is malformed, forged or expired, or its account is deleted or deactivated",
     }
     /// A route where a token is optional, but a bad one is refused.
     OptionalToken {
@@ -74,8 +105,8 @@ error_responses! {
     }
     /// A route for some roles only.
     RoleOnly {
-        "401" => "No token, or one that is malformed, forged or expired",
-        "403" => "The caller's role may not do this",
+        "401" => "No token, one that is malformed, forged or expired, or its account is deleted or deactivated",
+        "403" => "The caller's role (now, not when the token was issued) may not do this",
     }
     /// A route with a JSON body.
     JsonBody {
@@ -118,17 +149,10 @@ impl Modify for Common {
                  send the access token as `Authorization: Bearer <token>`.",
             )),
         );
-        let unavailable: RefOr<Response> = error_builder(
+        let unavailable: RefOr<Response> = with_retry_after(error_builder(
             "The database cannot be reached right now, or a statement or lock wait ran past its \
              time limit (nothing was committed); try again",
-        )
-        .header(
-            "Retry-After",
-            utoipa::openapi::HeaderBuilder::new()
-                .schema(Some(i64::schema()))
-                .description(Some("Seconds to wait before trying again"))
-                .build(),
-        )
+        ))
         .build()
         .into();
         for item in openapi.paths.paths.values_mut() {

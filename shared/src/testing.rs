@@ -48,17 +48,40 @@ pub fn settings() -> Settings {
         db_acquire_timeout: std::time::Duration::from_secs(5),
         db_statement_timeout: None,
         db_lock_timeout: None,
+        limits: crate::config::Limits::default(),
     }
 }
 
 impl TestApp {
     /// The Router `router` builds, over `pool`.
     pub fn new(pool: PgPool, router: fn(AppState) -> Router) -> Self {
-        let state = AppState::with_pool(pool, &SecretString::from(JWT_SECRET), &settings());
+        Self::with_settings(pool, router, &settings())
+    }
+
+    /// The same with other settings (lower limits, say).
+    pub fn with_settings(
+        pool: PgPool,
+        router: fn(AppState) -> Router,
+        settings: &Settings,
+    ) -> Self {
+        let state = AppState::with_pool(pool, &SecretString::from(JWT_SECRET), settings);
         Self {
             router: router(state.clone()),
             state,
         }
+    }
+
+    /// Sends `request` as if API Gateway had received it from `address` (its
+    /// `requestContext.http.sourceIp`).
+    pub async fn from_address(&self, address: &str, mut request: Request<Body>) -> TestResponse {
+        use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+        use lambda_http::request::RequestContext;
+        let mut context = ApiGatewayV2httpRequestContext::default();
+        context.http.source_ip = Some(address.to_owned());
+        request
+            .extensions_mut()
+            .insert(RequestContext::ApiGatewayV2(context));
+        self.raw(request).await
     }
 
     /// The database.
@@ -154,6 +177,86 @@ impl TestApp {
     /// A valid access token for a user id and role.
     pub fn token(&self, id: i64, role: Role) -> String {
         self.state.auth.issue(id, role).expect("token").token
+    }
+
+    /// Changes a user's role behind the API's back (their tokens still say the old one).
+    pub async fn set_role(&self, id: i64, role: Role) {
+        sqlx::query("update users set role = $2 where id = $1")
+            .bind(id)
+            .bind(role)
+            .execute(self.db())
+            .await
+            .expect("set role");
+    }
+
+    /// Deactivates a user behind the API's back.
+    pub async fn deactivate(&self, id: i64) {
+        sqlx::query("update users set active = false where id = $1")
+            .bind(id)
+            .execute(self.db())
+            .await
+            .expect("deactivate");
+    }
+
+    /// Every row of every table, as text: equal before and after a request that must change
+    /// nothing. The limiter's counts are left out (attempts are counted by design).
+    pub async fn snapshot(&self) -> String {
+        let tables: Vec<String> = sqlx::query_scalar(
+            "select tablename::text from pg_tables
+             where schemaname = 'public' and tablename not in ('_sqlx_migrations', 'throttles')
+             order by 1",
+        )
+        .fetch_all(self.db())
+        .await
+        .expect("tables");
+        let mut snapshot = String::new();
+        for table in tables {
+            let rows: String = sqlx::query_scalar(&format!(
+                "select coalesce(string_agg(t::text, E'\\n' order by t::text), '') from {table} t"
+            ))
+            .fetch_one(self.db())
+            .await
+            .expect("rows");
+            snapshot.push_str(&format!("{table}:\n{rows}\n"));
+        }
+        snapshot
+    }
+
+    /// Sends each request with the token of a caller who was `role` when it was issued and is
+    /// `now` since, then with the token of a deactivated `role`: the first must be refused
+    /// with 403, the second with 401 `account_inactive`, and neither may change anything.
+    pub async fn assert_current_role_is_checked(
+        &self,
+        role: Role,
+        now: Role,
+        requests: &[(Method, String, Option<Value>)],
+    ) {
+        let (demoted, demoted_token) = self.user("demoted_staff", role).await;
+        self.set_role(demoted, now).await;
+        let (gone, gone_token) = self.user("deactivated_staff", role).await;
+        self.deactivate(gone).await;
+        let before = self.snapshot().await;
+        for (method, uri, body) in requests {
+            for (token, status, code) in [
+                (&demoted_token, StatusCode::FORBIDDEN, "forbidden"),
+                (&gone_token, StatusCode::UNAUTHORIZED, "account_inactive"),
+            ] {
+                let response = self
+                    .send(method.clone(), uri, Some(token), body.clone())
+                    .await;
+                assert_eq!(
+                    (response.status, response.body["code"].as_str()),
+                    (status, Some(code)),
+                    "{method} {uri}: {}",
+                    response.body
+                );
+            }
+        }
+        assert_eq!(
+            self.snapshot().await,
+            before,
+            "a refused request changed data"
+        );
     }
 }
 

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
+use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory as _};
 
 use crate::Role;
 use crate::validate::Checks;
@@ -18,6 +19,8 @@ pub struct User {
     pub full_name: String,
     /// Role.
     pub role: Role,
+    /// Whether the account may sign in; a deactivated account's tokens stop working.
+    pub active: bool,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
 }
@@ -67,16 +70,24 @@ pub fn password_problem(password: &str) -> Option<String> {
     }
 }
 
-/// The problem with a full name, if any: 2–100 characters, letters of any script, spaces,
-/// `-` and `'`, at least two words.
+/// The problem with a full name (in NFC), if any: 2–100 characters, letters of any script
+/// (with their combining marks: a Devanagari virama, a Tamil pulli, an accent NFC cannot
+/// compose), spaces, `-` and `'`, at least two words.
 pub fn full_name_problem(full_name: &str) -> Option<String> {
     let length = full_name.chars().count();
+    let mut previous = ' ';
+    let allowed = full_name.chars().all(|c| {
+        let is_mark = |c: char| c.general_category_group() == GeneralCategoryGroup::Mark;
+        // A mark belongs to the letter (or mark) before it, never to a space.
+        let ok = c.is_alphabetic()
+            || matches!(c, ' ' | '-' | '\'')
+            || (is_mark(c) && (previous.is_alphabetic() || is_mark(previous)));
+        previous = c;
+        ok
+    });
     if !(2..=100).contains(&length) {
         Some("must be 2 to 100 characters long".into())
-    } else if !full_name
-        .chars()
-        .all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '\'')
-    {
+    } else if !allowed {
         Some("may contain only letters, spaces, '-' and '''".into())
     } else if full_name
         .split_whitespace()
@@ -110,7 +121,9 @@ impl NewUser {
         full_name: Option<String>,
     ) -> crate::Result<Self> {
         const REQUIRED: &str = "this field is required";
-        let full_name = full_name.map(|name| name.split_whitespace().collect::<Vec<_>>().join(" "));
+        let full_name = full_name.map(|name| {
+            crate::validate::name(&name.split_whitespace().collect::<Vec<_>>().join(" "))
+        });
         let mut checks = Checks::new();
         checks
             .check("username", username.is_none(), REQUIRED)
@@ -137,9 +150,93 @@ impl NewUser {
     }
 }
 
+/// A password change that passed every rule.
+#[derive(Debug)]
+pub struct NewPassword {
+    /// The current password, to check.
+    pub current: SecretString,
+    /// The new one.
+    pub new: SecretString,
+}
+
+impl NewPassword {
+    /// Checks every field at once; 422 lists all that are wrong or missing.
+    pub fn parse(
+        current: Option<SecretString>,
+        new: Option<SecretString>,
+        confirm: Option<SecretString>,
+    ) -> crate::Result<Self> {
+        const REQUIRED: &str = "this field is required";
+        let same = |a: &Option<SecretString>, b: &Option<SecretString>| matches!((a, b), (Some(a), Some(b)) if a.expose_secret() == b.expose_secret());
+        let mut checks = Checks::new();
+        checks
+            .check("current_password", current.is_none(), REQUIRED)
+            .check("new_password", new.is_none(), REQUIRED)
+            .add(
+                "new_password",
+                new.as_ref()
+                    .and_then(|p| password_problem(p.expose_secret())),
+            )
+            .check(
+                "new_password",
+                same(&current, &new),
+                "must differ from the current password",
+            )
+            .check("confirm_password", confirm.is_none(), REQUIRED)
+            .check(
+                "confirm_password",
+                new.is_some() && confirm.is_some() && !same(&new, &confirm),
+                "must equal new_password",
+            );
+        checks.finish()?;
+        match (current, new) {
+            (Some(current), Some(new)) => Ok(Self { current, new }),
+            _ => unreachable!("missing fields were reported above"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn password_changes_list_every_bad_field() {
+        let secret = |s: &str| Some(SecretString::from(s.to_owned()));
+        let fields = |result: crate::Result<NewPassword>| match result {
+            Err(crate::Error::Validation(errors)) => {
+                errors.into_iter().map(|e| e.field).collect::<Vec<_>>()
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            fields(NewPassword::parse(None, None, None)),
+            ["current_password", "new_password", "confirm_password"]
+        );
+        assert_eq!(
+            fields(NewPassword::parse(
+                secret("Old#Pass1"),
+                secret("weak"),
+                secret("other")
+            )),
+            ["new_password", "confirm_password"]
+        );
+        assert_eq!(
+            fields(NewPassword::parse(
+                secret("Same#Pass1"),
+                secret("Same#Pass1"),
+                secret("Same#Pass1")
+            )),
+            ["new_password"]
+        );
+        let ok = NewPassword::parse(
+            secret("Old#Pass1"),
+            secret("New#Pass2"),
+            secret("New#Pass2"),
+        )
+        .expect("valid");
+        assert_eq!(ok.new.expose_secret(), "New#Pass2");
+    }
 
     #[test]
     fn usernames() {
@@ -213,6 +310,17 @@ mod tests {
             ("Ada - -", false, "punctuation is not a word"),
             ("A", false, "too short"),
             ("Ada\u{0}Lovelace", false, "NUL"),
+            ("अमित शर्मा", true, "Devanagari with virama"),
+            ("தமிழ் செல்வன்", true, "Tamil with pulli"),
+            (
+                "অমিত রায়",
+                true,
+                "Bengali with nukta (NFC keeps it decomposed)",
+            ),
+            ("Zoé Dupont", true, "French, composed"),
+            ("Ada \u{301}Lovelace", false, "a mark after a space"),
+            ("Ada\u{200B} Lovelace", false, "zero-width space"),
+            ("Ada \u{202E}Lovelace", false, "bidi override"),
         ];
         for (name, ok, why) in table {
             assert_eq!(full_name_problem(name).is_none(), *ok, "{why}: {name:?}");
@@ -247,6 +355,14 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(user.full_name, "Ada Lovelace");
+        let decomposed = NewUser::parse(
+            Some("zoe".into()),
+            secret("Secret#1"),
+            secret("Secret#1"),
+            Some("Zoe\u{301} Dupont".into()),
+        )
+        .expect("a decomposed accent is a letter's");
+        assert_eq!(decomposed.full_name, "Zo\u{e9} Dupont", "stored in NFC");
         match NewUser::parse(None, None, None, None) {
             Err(crate::Error::Validation(errors)) => {
                 assert_eq!(errors.len(), 4);

@@ -1,6 +1,9 @@
 //! Field checks shared by request bodies: each returns the problem, if any, so a handler
 //! can collect every bad field before answering.
 
+use unicode_normalization::UnicodeNormalization as _;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
+
 use crate::error::FieldError;
 
 /// Collects field errors; `finish` answers 422 listing all of them, or `Ok`.
@@ -56,10 +59,32 @@ pub fn text(value: &str, min: usize, max: usize) -> Option<String> {
     }
 }
 
-/// A title or name: [`text`] on the value with leading and trailing spaces trimmed, and at
-/// most `max` characters as sent, so that the documented `maxLength` holds for the request.
+/// A name or title as it is checked, stored and compared: trimmed and in Unicode NFC, so
+/// that `Café` typed with a precomposed `é` or with `e` and a combining accent is one title.
+pub fn name(value: &str) -> String {
+    value.trim().nfc().collect()
+}
+
+/// Characters that render as nothing: format characters (zero-width spaces and joiners, bidi
+/// controls and marks, the soft hyphen, the byte-order mark) and the blank fillers. In a name
+/// they make two titles that look the same, or text that reads in another order.
+pub fn is_invisible(c: char) -> bool {
+    c.general_category() == GeneralCategory::Format
+        || matches!(
+            c,
+            '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}'
+        )
+}
+
+/// A title or name: [`text`] on its [`name`] form, no invisible characters, and at most
+/// `max` characters as sent, so that the documented `maxLength` holds for the request.
 pub fn trimmed_text(value: &str, min: usize, max: usize) -> Option<String> {
-    text(value.trim(), min, max).or_else(|| {
+    if value.chars().any(is_invisible) {
+        return Some(
+            "must not contain invisible characters (zero-width or direction marks)".into(),
+        );
+    }
+    text(&name(value), min, max).or_else(|| {
         (value.chars().count() > max).then(|| format!("must be {min} to {max} characters long"))
     })
 }
@@ -115,6 +140,29 @@ mod tests {
         assert!(trimmed_text("ab   ", 1, 4).is_some(), "5 characters sent");
         assert!(trimmed_text(" ab ", 1, 2).is_some(), "4 characters sent");
         assert!(trimmed_text("a\u{0}", 1, 4).is_some());
+    }
+
+    #[test]
+    fn names_are_nfc_and_refuse_invisible_characters() {
+        let decomposed = "Cafe\u{301}";
+        assert_eq!(name(&format!("  {decomposed} ")), "Caf\u{e9}");
+        assert_eq!(trimmed_text("Cafe\u{301}", 1, 5), None);
+        assert!(
+            trimmed_text(&name(decomposed), 1, 4).is_none(),
+            "4 characters once composed"
+        );
+        for invisible in [
+            "Star\u{200B}Wars",  // zero-width space
+            "Star\u{200D}Wars",  // zero-width joiner
+            "\u{202E}sraW ratS", // right-to-left override
+            "Star Wars\u{2066}", // left-to-right isolate
+            "Star\u{00AD}Wars",  // soft hyphen
+            "\u{FEFF}Star Wars", // byte-order mark
+            "Star\u{3164}Wars",  // Hangul filler
+        ] {
+            assert!(trimmed_text(invisible, 1, 50).is_some(), "{invisible:?}");
+        }
+        assert_eq!(trimmed_text("Amélie — 2001", 1, 50), None);
     }
 
     #[test]

@@ -7,10 +7,13 @@
 //! | `POST /auth/refresh` | holder of a refresh token |
 //! | `POST /auth/logout` | holder of a refresh token |
 //! | `GET /users/me` | any signed-in user |
+//! | `POST /users/me/password` | any signed-in user |
 //! | `GET /users` | admin |
+//! | `PATCH /users/{id}` (deactivate, reactivate) | admin |
 //! | `PATCH /users/{id}/role` | admin |
 
 mod sessions;
+mod throttle;
 mod users;
 
 use axum::Router;
@@ -28,6 +31,8 @@ use shared::openapi::Common;
         sessions::logout,
         users::list,
         users::me,
+        users::change_password,
+        users::change_account,
         users::change_role,
     ),
     modifiers(&Common),
@@ -47,6 +52,8 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(sessions::logout))
         .route("/users", get(users::list))
         .route("/users/me", get(users::me))
+        .route("/users/me/password", post(users::change_password))
+        .route("/users/{id}", patch(users::change_account))
         .route("/users/{id}/role", patch(users::change_role));
     shared::http::finish(routes, state)
 }

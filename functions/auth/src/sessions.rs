@@ -2,13 +2,17 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use shared::auth::{new_refresh_token, refresh_token_hash, verify_password};
-use shared::openapi::JsonBody;
+use shared::http::no_store;
+use shared::openapi::{JsonBody, Throttled};
 use shared::users::username_problem;
-use shared::{AppState, Error, Json, JsonOrForm, Result, Role};
+use shared::{AppState, ClientAddress, Error, Json, JsonOrForm, Result, Role};
 use utoipa::ToSchema;
+
+use crate::throttle::{SignInKeys, SignInLimits, check};
 
 /// A username and password (Swagger UI's Authorize also sends `grant_type`, which is ignored).
 #[derive(Deserialize, ToSchema)]
@@ -37,7 +41,7 @@ pub(crate) struct TokenPair {
     refresh_token: String,
 }
 
-fn bad_credentials() -> Error {
+pub(crate) fn bad_credentials() -> Error {
     Error::Unauthorized {
         code: "invalid_credentials",
         detail: "incorrect username or password",
@@ -49,20 +53,6 @@ fn bad_refresh_token() -> Error {
         code: "invalid_refresh_token",
         detail: "the refresh token is invalid, expired or already used",
     }
-}
-
-/// Stores a new refresh token for the user and returns it with a new access token.
-async fn issue_pair(state: &AppState, user_id: i64, role: Role) -> Result<TokenPair> {
-    let refresh = new_refresh_token();
-    sqlx::query!(
-        "insert into refresh_tokens (user_id, token_hash, expires_at) values ($1, $2, now() + make_interval(secs => $3))",
-        user_id,
-        refresh_token_hash(refresh.expose_secret()),
-        state.auth.refresh_ttl.as_secs_f64(),
-    )
-    .execute(&state.db)
-    .await?;
-    pair(state, user_id, role, refresh)
 }
 
 fn pair(state: &AppState, user_id: i64, role: Role, refresh: SecretString) -> Result<TokenPair> {
@@ -78,7 +68,10 @@ fn pair(state: &AppState, user_id: i64, role: Role, refresh: SecretString) -> Re
 /// `POST /auth/login`: the OAuth2 password form (as Swagger UI sends it) or JSON.
 ///
 /// An unknown username and a wrong password get the same 401 after the same bcrypt work,
-/// so the answer does not tell which usernames exist.
+/// so the answer does not tell which usernames exist. After 5 failures for a username (or 50
+/// from an address) within 15 minutes, attempts get 429 without the password being checked,
+/// for 30 s doubling with each further failure up to 15 minutes; the same for unknown
+/// usernames. A deactivated account answers as a wrong password does.
 #[utoipa::path(
     post, path = "/auth/login", tag = "auth",
     request_body(content(
@@ -86,43 +79,85 @@ fn pair(state: &AppState, user_id: i64, role: Role, refresh: SecretString) -> Re
         (Credentials = "application/json"),
     )),
     responses(
-        (status = 200, description = "Signed in", body = TokenPair),
+        (status = 200, description = "Signed in", body = TokenPair,
+         headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 401, description = "Incorrect username or password", body = shared::openapi::ErrorBody),
-        JsonBody,
+        Throttled, JsonBody,
     ),
 )]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn login(
     State(state): State<AppState>,
+    address: ClientAddress,
     JsonOrForm(body): JsonOrForm<Credentials>,
-) -> Result<Json<TokenPair>> {
-    let account = if username_problem(&body.username).is_none() {
-        sqlx::query!(
-            r#"select id, password_hash, role as "role: Role" from users where lower(username) = lower($1)"#,
-            body.username
-        )
-        .fetch_optional(&state.db)
-        .await?
-    } else {
-        None
-    };
-    let (hash, who) = match account {
-        Some(row) => (Some(row.password_hash), Some((row.id, row.role))),
-        None => (None, None),
-    };
-    let matches = verify_password(body.password, hash, state.auth.bcrypt_cost).await?;
-    let (id, role) = who.filter(|_| matches).ok_or_else(bad_credentials)?;
+) -> Result<impl IntoResponse> {
+    let keys = SignInKeys::new(&body.username, &address);
+    let limits = SignInLimits::from(&state.limits);
+    // One statement: count the attempt (or refuse it) and, if it may go on, read the account.
+    // A username that cannot exist is still counted, but never looked up.
+    let username = username_problem(&body.username)
+        .is_none()
+        .then_some(body.username.as_str());
+    let attempt = sqlx::query!(
+        r#"with attempt as (
+               select sign_in_attempt($1, $2, $3, $4, make_interval(secs => $5),
+                                      make_interval(secs => $6), make_interval(secs => $7)) as wait
+           )
+           select attempt.wait as "wait!", u.id as "id?", u.password_hash as "password_hash?",
+                  u.role as "role?: Role"
+           from attempt
+           left join users u on attempt.wait = 0 and u.active and lower(u.username) = lower($8)"#,
+        keys.account,
+        keys.address,
+        limits.per_account,
+        limits.per_address,
+        limits.window,
+        limits.first_block,
+        limits.max_block,
+        username,
+    )
+    .fetch_one(&state.db)
+    .await?;
+    check(attempt.wait)?;
+    let matches =
+        verify_password(body.password, attempt.password_hash, state.auth.bcrypt_cost).await?;
+    let (id, role) = attempt
+        .id
+        .zip(attempt.role)
+        .filter(|_| matches)
+        .ok_or_else(bad_credentials)?;
+    // Signed in: the account's count starts afresh, and the first token of a new family.
+    let refresh = new_refresh_token();
+    sqlx::query!(
+        "insert into refresh_tokens (user_id, token_hash, expires_at)
+         select $1, $2, now() + make_interval(secs => $3)
+         from (select sign_in_success($4, $5, $6)) as success",
+        id,
+        refresh_token_hash(refresh.expose_secret()),
+        state.auth.refresh_ttl.as_secs_f64(),
+        keys.account,
+        keys.address,
+        limits.per_address,
+    )
+    .execute(&state.db)
+    .await?;
     tracing::info!(user_id = id, "signed in");
-    issue_pair(&state, id, role).await.map(Json)
+    Ok((no_store(), Json(pair(&state, id, role, refresh)?)))
 }
 
 /// `POST /auth/refresh`: trades a refresh token for a new pair; the old one stops working.
+///
+/// A token that was already used is a sign it was copied: presenting it again revokes every
+/// token of its family (everything issued since that sign-in), so whichever of the thief and
+/// the owner refreshes next has to sign in again (RFC 9700 §4.14.2). A deactivated account
+/// cannot refresh.
 #[utoipa::path(
     post, path = "/auth/refresh", tag = "auth",
     request_body = RefreshRequest,
     responses(
-        (status = 200, description = "A new pair; the old refresh token no longer works", body = TokenPair),
-        (status = 401, description = "The refresh token is unknown, used, revoked or expired", body = shared::openapi::ErrorBody),
+        (status = 200, description = "A new pair; the old refresh token no longer works", body = TokenPair,
+         headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 401, description = "The refresh token is unknown, used, revoked or expired, or the account is deactivated; a used one revokes its whole family", body = shared::openapi::ErrorBody),
         JsonBody,
     ),
 )]
@@ -130,18 +165,26 @@ pub(crate) async fn login(
 pub(crate) async fn refresh(
     State(state): State<AppState>,
     Json(body): Json<RefreshRequest>,
-) -> Result<Json<TokenPair>> {
+) -> Result<impl IntoResponse> {
     let next = new_refresh_token();
     // One statement: revoke the old token (the row lock makes a concurrent reuse of the same
-    // token find it revoked), store the new one, and read the user's current role.
+    // token find it revoked), store the new one in the same family, and read the user's
+    // current role; or, for a token already used, revoke its family.
     let row = sqlx::query!(
-        r#"with old as (
+        r#"with presented as (
+               select family_id, revoked_at is not null as used
+               from refresh_tokens where token_hash = $1 and expires_at > now()
+           ), old as (
                update refresh_tokens set revoked_at = now()
                where token_hash = $1 and revoked_at is null and expires_at > now()
-               returning user_id
+               returning user_id, family_id
+           ), reused as (
+               update refresh_tokens set revoked_at = now()
+               where family_id in (select family_id from presented where used) and revoked_at is null
            ), new as (
-               insert into refresh_tokens (user_id, token_hash, expires_at)
-               select user_id, $2, now() + make_interval(secs => $3) from old
+               insert into refresh_tokens (user_id, token_hash, expires_at, family_id)
+               select old.user_id, $2, now() + make_interval(secs => $3), old.family_id
+               from old join users u on u.id = old.user_id and u.active
                returning user_id
            )
            select u.id, u.role as "role: Role" from users u join new on new.user_id = u.id"#,
@@ -152,7 +195,7 @@ pub(crate) async fn refresh(
     .fetch_optional(&state.db)
     .await?
     .ok_or_else(bad_refresh_token)?;
-    pair(&state, row.id, row.role, next).map(Json)
+    Ok((no_store(), Json(pair(&state, row.id, row.role, next)?)))
 }
 
 /// `POST /auth/logout`: revokes the refresh token. Answers 204 whether or not the token

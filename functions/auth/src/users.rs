@@ -2,15 +2,23 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use secrecy::SecretString;
 use serde::Deserialize;
 use shared::auth::hash_password;
-use shared::openapi::{BadQuery, ErrorBody, JsonBody, NotFound, PageParams, RoleOnly, SignedIn};
+use shared::http::no_store;
+use shared::openapi::{
+    BadQuery, ErrorBody, JsonBody, NotFound, PageParams, RoleOnly, SignedIn, Throttled,
+};
 use shared::users::{NewUser, User};
 use shared::{
-    Admin, AppState, AuthUser, Error, Json, Page, Paginated, Path, Query, Result, ResultExt, Role,
+    Admin, AppState, AuthUser, ClientAddress, Error, Json, Page, Paginated, Path, Query, Result,
+    ResultExt, Role,
 };
+use sqlx::PgConnection;
 use utoipa::{IntoParams, ToSchema};
+
+use crate::throttle::{address_key, check};
 
 /// A new account.
 #[derive(Deserialize, ToSchema)]
@@ -31,19 +39,21 @@ pub(crate) struct Registration {
     full_name: Option<String>,
 }
 
-/// `POST /auth/register`: a new account with the `user` role.
+/// `POST /auth/register`: a new account with the `user` role. At most 300 registrations an
+/// hour from one client address (a busy box office behind one address never gets there).
 #[utoipa::path(
     post, path = "/auth/register", tag = "auth",
     request_body = Registration,
     responses(
         (status = 201, description = "Registered, with the `user` role", body = User),
         (status = 409, description = "The username is taken", body = ErrorBody),
-        JsonBody,
+        Throttled, JsonBody,
     ),
 )]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn register(
     State(state): State<AppState>,
+    address: ClientAddress,
     Json(body): Json<Registration>,
 ) -> Result<(StatusCode, Json<User>)> {
     let new = NewUser::parse(
@@ -52,12 +62,25 @@ pub(crate) async fn register(
         body.confirm_password,
         body.full_name,
     )?;
+    // Counted before the password is hashed: the hash is the expensive part.
+    if let Some(key) = address_key(&address) {
+        let limits = &state.limits;
+        let wait = sqlx::query_scalar!(
+            r#"select rate_attempt('registration', $1, $2, make_interval(secs => $3)) as "wait!""#,
+            key,
+            limits.registrations_per_address,
+            limits.registration_window.as_secs_f64(),
+        )
+        .fetch_one(&state.db)
+        .await?;
+        check(wait)?;
+    }
     let hash = hash_password(new.password, state.auth.bcrypt_cost).await?;
     let user = sqlx::query_as!(
         User,
         r#"insert into users (username, password_hash, full_name)
            values ($1, $2, $3)
-           returning id, username, full_name, role as "role: Role", created_at"#,
+           returning id, username, full_name, role as "role: Role", active, created_at"#,
         new.username,
         hash,
         new.full_name,
@@ -71,22 +94,30 @@ pub(crate) async fn register(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-/// `GET /users/me`: the caller.
+/// `GET /users/me`: the caller (401 once the account is deleted or deactivated).
 #[utoipa::path(
     get, path = "/users/me", tag = "users",
     security(("oauth2" = [])),
-    responses((status = 200, description = "The caller", body = User), SignedIn, NotFound),
+    responses(
+        (status = 200, description = "The caller", body = User,
+         headers(("Cache-Control" = String, description = "`no-store`"))),
+        SignedIn,
+    ),
 )]
-pub(crate) async fn me(State(state): State<AppState>, caller: AuthUser) -> Result<Json<User>> {
-    sqlx::query_as!(
+pub(crate) async fn me(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> Result<impl IntoResponse> {
+    let user = sqlx::query_as!(
         User,
-        r#"select id, username, full_name, role as "role: Role", created_at from users where id = $1"#,
+        r#"select id, username, full_name, role as "role: Role", active, created_at
+           from users where id = $1 and caller_role($1) is not null"#,
         caller.id,
     )
     .fetch_optional(&state.db)
     .await?
-    .map(Json)
-    .ok_or(Error::NotFound("user"))
+    .ok_or(Error::NotFound("user"))?;
+    Ok((no_store(), Json(user)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -94,6 +125,8 @@ pub(crate) async fn me(State(state): State<AppState>, caller: AuthUser) -> Resul
 pub(crate) struct UserFilter {
     /// Only users with this role.
     role: Option<Role>,
+    /// Only active (`true`) or only deactivated (`false`) accounts.
+    active: Option<bool>,
 }
 
 /// `GET /users?role=`: every user, by id, one page at a time (admin).
@@ -105,24 +138,28 @@ pub(crate) struct UserFilter {
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     page: Page,
     Query(filter): Query<UserFilter>,
 ) -> Result<Json<Paginated<User>>> {
-    // One round trip: the count and the page, joined so the count arrives even when the page
-    // is empty.
+    // One round trip: the caller's current role, the count and the page, joined so the count
+    // arrives even when the page is empty.
     let rows = sqlx::query!(
         r#"select t.total as "total!", u.id as "id?", u.username as "username?", u.full_name as "full_name?",
-                  u.role as "role?: Role", u.created_at as "created_at?"
-           from (select count(*) as total from users where $1::user_role is null or role = $1) t
+                  u.role as "role?: Role", u.active as "active?", u.created_at as "created_at?"
+           from (select count(*) as total from users
+                 where ($1::user_role is null or role = $1) and ($5::boolean is null or active = $5)) t
            left join lateral (
-               select id, username, full_name, role, created_at from users
-               where $1::user_role is null or role = $1
+               select id, username, full_name, role, active, created_at from users
+               where ($1::user_role is null or role = $1) and ($5::boolean is null or active = $5)
                order by id limit $2 offset $3
-           ) u on true"#,
+           ) u on true
+           where authorize($4, 'admin')"#,
         filter.role as Option<Role>,
         page.limit,
         page.offset,
+        admin.id,
+        filter.active,
     )
     .fetch_all(&state.db)
     .await?;
@@ -135,6 +172,7 @@ pub(crate) async fn list(
                 username: row.username?,
                 full_name: row.full_name?,
                 role: row.role?,
+                active: row.active?,
                 created_at: row.created_at?,
             })
         },
@@ -147,7 +185,60 @@ pub(crate) struct RoleChange {
     role: Role,
 }
 
-/// `PATCH /users/{id}/role`: promote or demote a user (admin). The last admin stays one.
+/// The target of an admin's change, with every active admin locked: two admins demoting or
+/// deactivating each other at once cannot both see "another admin is left".
+struct Locked {
+    role: Role,
+    active: bool,
+    /// Active admins, the target included if it is one.
+    active_admins: usize,
+}
+
+/// Locks the target, the caller and every active admin. The caller's role is read here, not
+/// from the token: an admin demoted a minute ago still holds a token that says admin.
+async fn lock_for_change(db: &mut PgConnection, admin: i64, target: i64) -> Result<Locked> {
+    let locked = sqlx::query!(
+        r#"select id, role as "role: Role", active from users
+           where id = $1 or id = $2 or (role = 'admin' and active)
+           for update"#,
+        target,
+        admin
+    )
+    .fetch_all(&mut *db)
+    .await?;
+    let caller = locked
+        .iter()
+        .find(|row| row.id == admin)
+        .filter(|row| row.active)
+        .ok_or(Error::Unauthorized {
+            code: "account_inactive",
+            detail: "the account this token was issued for is deleted or deactivated",
+        })?;
+    if caller.role != Role::Admin {
+        return Err(Error::Forbidden);
+    }
+    let row = locked
+        .iter()
+        .find(|row| row.id == target)
+        .ok_or(Error::NotFound("user"))?;
+    Ok(Locked {
+        role: row.role,
+        active: row.active,
+        active_admins: locked
+            .iter()
+            .filter(|row| row.role == Role::Admin && row.active)
+            .count(),
+    })
+}
+
+fn last_admin() -> Error {
+    Error::conflict(
+        "last_admin",
+        "the last active admin cannot be demoted or deactivated",
+    )
+}
+
+/// `PATCH /users/{id}/role`: promote or demote a user (admin). The last active admin stays one.
 #[utoipa::path(
     patch, path = "/users/{id}/role", tag = "users",
     params(("id" = i64, Path, description = "User id")),
@@ -155,7 +246,7 @@ pub(crate) struct RoleChange {
     security(("oauth2" = [])),
     responses(
         (status = 200, description = "The user with the new role", body = User),
-        (status = 409, description = "The last admin cannot be demoted", body = ErrorBody),
+        (status = 409, description = "The last active admin cannot be demoted", body = ErrorBody),
         RoleOnly, NotFound, JsonBody,
     ),
 )]
@@ -167,39 +258,18 @@ pub(crate) async fn change_role(
     Json(body): Json<RoleChange>,
 ) -> Result<Json<User>> {
     let mut tx = state.db.begin().await?;
-    // Locking every admin row (and the target, and the caller) serialises concurrent
-    // demotions: two admins demoting each other at once cannot both see "another admin is
-    // left". The caller's role is read from the database, not the token: an admin demoted a
-    // minute ago still holds a token that says admin, and must not promote themself back.
-    let locked = sqlx::query!(
-        r#"select id, role as "role: Role" from users where id = $1 or id = $2 or role = 'admin' for update"#,
-        id,
-        admin.id
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    if !locked
-        .iter()
-        .any(|row| row.id == admin.id && row.role == Role::Admin)
+    let target = lock_for_change(&mut tx, admin.id, id).await?;
+    if target.role == Role::Admin
+        && target.active
+        && body.role != Role::Admin
+        && target.active_admins <= 1
     {
-        return Err(Error::Forbidden);
-    }
-    let current = locked
-        .iter()
-        .find(|row| row.id == id)
-        .ok_or(Error::NotFound("user"))?
-        .role;
-    let admins = locked.iter().filter(|row| row.role == Role::Admin).count();
-    if current == Role::Admin && body.role != Role::Admin && admins <= 1 {
-        return Err(Error::conflict(
-            "last_admin",
-            "the last admin cannot be demoted",
-        ));
+        return Err(last_admin());
     }
     let user = sqlx::query_as!(
         User,
         r#"update users set role = $2 where id = $1
-           returning id, username, full_name, role as "role: Role", created_at"#,
+           returning id, username, full_name, role as "role: Role", active, created_at"#,
         id,
         body.role as Role,
     )
@@ -208,4 +278,146 @@ pub(crate) async fn change_role(
     tx.commit().await?;
     tracing::info!(role = ?user.role, "role changed");
     Ok(Json(user))
+}
+
+/// Whether the account may sign in.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct AccountChange {
+    active: bool,
+}
+
+/// `PATCH /users/{id}`: deactivate (`{"active": false}`) or reactivate an account (admin).
+///
+/// A deactivated user cannot sign in or refresh (they get the same 401 as a wrong password),
+/// their refresh tokens are revoked, and their access tokens stop working wherever the API
+/// acts for them. The last active admin cannot be deactivated.
+#[utoipa::path(
+    patch, path = "/users/{id}", tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    request_body = AccountChange,
+    security(("oauth2" = [])),
+    responses(
+        (status = 200, description = "The user, active or not", body = User),
+        (status = 409, description = "The last active admin cannot be deactivated", body = ErrorBody),
+        RoleOnly, NotFound, JsonBody,
+    ),
+)]
+#[tracing::instrument(skip_all, fields(target_user_id = id, admin_id = admin.id))]
+pub(crate) async fn change_account(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<i64>,
+    Json(body): Json<AccountChange>,
+) -> Result<Json<User>> {
+    let mut tx = state.db.begin().await?;
+    let target = lock_for_change(&mut tx, admin.id, id).await?;
+    if target.role == Role::Admin && target.active && !body.active && target.active_admins <= 1 {
+        return Err(last_admin());
+    }
+    let user = sqlx::query_as!(
+        User,
+        r#"with revoked as (
+               update refresh_tokens set revoked_at = now()
+               where user_id = $1 and revoked_at is null and not $2
+           )
+           update users set active = $2 where id = $1
+           returning id, username, full_name, role as "role: Role", active, created_at"#,
+        id,
+        body.active,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(active = user.active, "account changed");
+    Ok(Json(user))
+}
+
+/// A new password, with the current one as proof.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct PasswordChange {
+    #[schema(value_type = String, required = true, format = Password)]
+    current_password: Option<SecretString>,
+    /// The same rules as at registration; different from the current password.
+    #[schema(value_type = String, required = true, format = Password, min_length = 8, max_length = 64)]
+    new_password: Option<SecretString>,
+    /// The new password again.
+    #[schema(value_type = String, required = true, format = Password)]
+    confirm_password: Option<SecretString>,
+}
+
+/// `POST /users/me/password`: change one's own password; every refresh token of the account
+/// is revoked (other sessions end when their access tokens expire). A wrong current password
+/// is a 401 and counts as a failed sign-in for the account.
+#[utoipa::path(
+    post, path = "/users/me/password", tag = "users",
+    request_body = PasswordChange,
+    security(("oauth2" = [])),
+    responses(
+        (status = 204, description = "Changed; every refresh token of the account is revoked"),
+        Throttled, SignedIn, JsonBody,
+    ),
+)]
+#[tracing::instrument(skip_all, fields(user_id = caller.id))]
+pub(crate) async fn change_password(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    address: ClientAddress,
+    Json(body): Json<PasswordChange>,
+) -> Result<StatusCode> {
+    let new = shared::users::NewPassword::parse(
+        body.current_password,
+        body.new_password,
+        body.confirm_password,
+    )?;
+    let limits = crate::throttle::SignInLimits::from(&state.limits);
+    let address = address_key(&address);
+    // The account's sign-in count, keyed as sign-in keys it, so that guessing through this
+    // route and through sign-in share one limit.
+    let attempt = sqlx::query!(
+        r#"select password_hash, sha256(convert_to(lower(username), 'UTF8')) as "account_key!",
+                  sign_in_attempt(sha256(convert_to(lower(username), 'UTF8')), $2, $3, $4,
+                                  make_interval(secs => $5), make_interval(secs => $6),
+                                  make_interval(secs => $7)) as "wait!"
+           from users where id = $1 and caller_role($1) is not null"#,
+        caller.id,
+        address,
+        limits.per_account,
+        limits.per_address,
+        limits.window,
+        limits.first_block,
+        limits.max_block,
+    )
+    .fetch_one(&state.db)
+    .await?;
+    check(attempt.wait)?;
+    let matches = shared::auth::verify_password(
+        new.current,
+        Some(attempt.password_hash),
+        state.auth.bcrypt_cost,
+    )
+    .await?;
+    if !matches {
+        return Err(Error::Unauthorized {
+            code: "invalid_credentials",
+            detail: "the current password is incorrect",
+        });
+    }
+    let hash = hash_password(new.new, state.auth.bcrypt_cost).await?;
+    sqlx::query!(
+        "with revoked as (
+             update refresh_tokens set revoked_at = now() where user_id = $1 and revoked_at is null
+         ), success as (
+             select sign_in_success($3, $4, $5)
+         )
+         update users set password_hash = $2 where id = $1 and exists (select 1 from success)",
+        caller.id,
+        hash,
+        attempt.account_key,
+        address,
+        limits.per_address,
+    )
+    .execute(&state.db)
+    .await?;
+    tracing::info!("password changed");
+    Ok(StatusCode::NO_CONTENT)
 }

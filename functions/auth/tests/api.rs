@@ -286,12 +286,12 @@ async fn refreshing_rotates_the_refresh_token(pool: PgPool) {
         .await
         .expect(StatusCode::OK);
 
-    app.post("/auth/refresh", None, json!({"refresh_token": old}))
-        .await
-        .expect_error(StatusCode::UNAUTHORIZED, "invalid_refresh_token");
     app.post("/auth/refresh", None, json!({"refresh_token": new}))
         .await
         .expect(StatusCode::OK);
+    app.post("/auth/refresh", None, json!({"refresh_token": old}))
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "invalid_refresh_token");
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]

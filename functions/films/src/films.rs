@@ -80,7 +80,7 @@ impl FilmBody {
     /// Checks every field at once. Creating needs title, rating, duration and year.
     fn parse(self, creating: bool) -> Result<FilmChanges> {
         const REQUIRED: &str = "this field is required";
-        let title = self.title.as_deref().map(|t| t.trim().to_owned());
+        let title = self.title.as_deref().map(shared::validate::name);
         let next_year = i64::from(chrono::Utc::now().year()) + 1;
         let mut genre_ids = self.genre_ids;
         if let Some(ids) = genre_ids.as_mut() {
@@ -298,19 +298,20 @@ pub(crate) async fn get(
 #[tracing::instrument(skip_all)]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Json(body): Json<FilmBody>,
 ) -> Result<(StatusCode, Json<Film>)> {
     let film = body.parse(true)?;
     let mut tx = state.db.begin().await?;
     let id = sqlx::query_scalar!(
         "insert into films (title, description, age_rating, duration_minutes, release_year)
-         values ($1, $2, $3, $4, $5) returning id",
+         select $1, $2, $3, $4, $5 where authorize($6, 'admin') returning id",
         film.title,
         film.description.unwrap_or_default(),
         film.age_rating as Option<AgeRating>,
         film.duration_minutes,
         film.release_year,
+        admin.id,
     )
     .fetch_one(&mut *tx)
     .await
@@ -336,7 +337,7 @@ pub(crate) async fn create(
 #[tracing::instrument(skip_all, fields(film_id = id))]
 pub(crate) async fn update(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Path(id): Path<i64>,
     Json(body): Json<FilmBody>,
 ) -> Result<Json<Film>> {
@@ -348,8 +349,9 @@ pub(crate) async fn update(
         // Scheduling locks the film, so the check (its own statement, after the lock) sees
         // every screening.
         let current = sqlx::query_scalar!(
-            "select duration_minutes from films where id = $1 for update",
-            id
+            "select duration_minutes from films where id = $1 and authorize($2, 'admin') for update",
+            id,
+            admin.id
         )
         .fetch_optional(&mut *tx)
         .await?
@@ -374,13 +376,14 @@ pub(crate) async fn update(
              age_rating = coalesce($4, age_rating),
              duration_minutes = coalesce($5, duration_minutes),
              release_year = coalesce($6, release_year)
-         where id = $1 returning id",
+         where id = $1 and authorize($7, 'admin') returning id",
         id,
         changes.title,
         changes.description,
         changes.age_rating as Option<AgeRating>,
         changes.duration_minutes,
         changes.release_year,
+        admin.id,
     )
     .fetch_optional(&mut *tx)
     .await
@@ -407,19 +410,23 @@ pub(crate) async fn update(
 )]
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    let deleted = sqlx::query!("delete from films where id = $1", id)
-        .execute(&state.db)
-        .await
-        .on_constraint(SCREENINGS_FILM_FK, || {
-            Error::conflict(
-                "film_has_screenings",
-                "the film has screenings; delete them first",
-            )
-        })?
-        .rows_affected();
+    let deleted = sqlx::query!(
+        "delete from films where id = $1 and authorize($2, 'admin')",
+        id,
+        admin.id
+    )
+    .execute(&state.db)
+    .await
+    .on_constraint(SCREENINGS_FILM_FK, || {
+        Error::conflict(
+            "film_has_screenings",
+            "the film has screenings; delete them first",
+        )
+    })?
+    .rows_affected();
     if deleted == 0 {
         Err(Error::NotFound("film"))
     } else {

@@ -44,7 +44,7 @@ fn title_taken() -> Error {
 /// The trimmed title, or 422.
 fn parse_title(body: GenreBody) -> Result<String> {
     let raw = body.title;
-    let title = raw.as_deref().map(|t| t.trim().to_owned());
+    let title = raw.as_deref().map(shared::validate::name);
     Checks::new()
         .check("title", title.is_none(), "this field is required")
         .add("title", raw.as_deref().and_then(|t| trimmed_text(t, 1, 50)))
@@ -123,14 +123,15 @@ pub(crate) async fn get(
 )]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Json(body): Json<GenreBody>,
 ) -> Result<(StatusCode, Json<Genre>)> {
     let title = parse_title(body)?;
     let genre = sqlx::query_as!(
         Genre,
-        "insert into genres (title) values ($1) returning id, title",
-        title
+        "insert into genres (title) select $1 where authorize($2, 'admin') returning id, title",
+        title,
+        admin.id,
     )
     .fetch_one(&state.db)
     .await
@@ -152,16 +153,17 @@ pub(crate) async fn create(
 )]
 pub(crate) async fn update(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Path(id): Path<i64>,
     Json(body): Json<GenreBody>,
 ) -> Result<Json<Genre>> {
     let title = parse_title(body)?;
     sqlx::query_as!(
         Genre,
-        "update genres set title = $2 where id = $1 returning id, title",
+        "update genres set title = $2 where id = $1 and authorize($3, 'admin') returning id, title",
         id,
-        title
+        title,
+        admin.id,
     )
     .fetch_optional(&state.db)
     .await
@@ -179,13 +181,17 @@ pub(crate) async fn update(
 )]
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    let deleted = sqlx::query!("delete from genres where id = $1", id)
-        .execute(&state.db)
-        .await?
-        .rows_affected();
+    let deleted = sqlx::query!(
+        "delete from genres where id = $1 and authorize($2, 'admin')",
+        id,
+        admin.id
+    )
+    .execute(&state.db)
+    .await?
+    .rows_affected();
     if deleted == 0 {
         Err(Error::NotFound("genre"))
     } else {

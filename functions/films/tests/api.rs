@@ -799,3 +799,113 @@ async fn a_film_with_screenings_cannot_be_deleted(pool: PgPool) {
         .expect(StatusCode::OK);
     assert_eq!(c.count("films").await, 1);
 }
+
+// ---- current roles and names ----
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_demoted_or_deactivated_admins_old_token_writes_nothing(pool: PgPool) {
+    use axum::http::Method;
+    let c = catalogue(pool).await;
+    let genre = c.genre("Drama").await;
+    let film = c.film("Heat", &[genre]).await["id"].as_i64().expect("id");
+    c.app
+        .assert_current_role_is_checked(
+            Role::Admin,
+            Role::User,
+            &[
+                (
+                    Method::POST,
+                    "/genres".into(),
+                    Some(json!({"title": "Noir"})),
+                ),
+                (
+                    Method::PATCH,
+                    format!("/genres/{genre}"),
+                    Some(json!({"title": "Noir"})),
+                ),
+                (Method::DELETE, format!("/genres/{genre}"), None),
+                (Method::DELETE, "/genres/999999".into(), None),
+                (
+                    Method::POST,
+                    "/films".into(),
+                    Some(film_body("Ronin", &[genre])),
+                ),
+                (
+                    Method::PATCH,
+                    format!("/films/{film}"),
+                    Some(json!({"title": "Heat 2"})),
+                ),
+                (
+                    Method::PATCH,
+                    format!("/films/{film}"),
+                    Some(json!({"duration_minutes": 99})),
+                ),
+                (Method::DELETE, format!("/films/{film}"), None),
+            ],
+        )
+        .await;
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn titles_are_nfc_so_one_title_typed_two_ways_is_one_title(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let composed = c.film("Caf\u{e9} Society", &[]).await;
+    assert_eq!(composed["title"], "Caf\u{e9} Society");
+    c.app
+        .post(
+            "/films",
+            Some(&c.admin),
+            film_body("CAFE\u{301} society", &[]),
+        )
+        .await
+        .expect_error(StatusCode::CONFLICT, "film_title_taken");
+    let genre = c
+        .app
+        .post("/genres", Some(&c.admin), json!({"title": "Com\u{e9}die"}))
+        .await;
+    genre.expect(StatusCode::CREATED);
+    c.app
+        .post(
+            "/genres",
+            Some(&c.admin),
+            json!({"title": "Come\u{301}die"}),
+        )
+        .await
+        .expect_error(StatusCode::CONFLICT, "genre_title_taken");
+    // Stored decomposed input comes back composed.
+    let stored = c
+        .app
+        .post(
+            "/genres",
+            Some(&c.admin),
+            json!({"title": "Re\u{301}alisme"}),
+        )
+        .await;
+    assert_eq!(stored.expect(StatusCode::CREATED)["title"], "R\u{e9}alisme");
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn invisible_characters_are_refused_in_titles(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let before = c.app.snapshot().await;
+    for title in [
+        "Heat\u{200B}",
+        "\u{202E}taeH",
+        "He\u{2060}at",
+        "Heat\u{FEFF}",
+    ] {
+        let response = c
+            .app
+            .post("/films", Some(&c.admin), film_body(title, &[]))
+            .await;
+        let errors =
+            response.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_error")["errors"]
+                .clone();
+        assert_eq!(errors[0]["field"], "title", "{title:?}");
+        c.app
+            .post("/genres", Some(&c.admin), json!({"title": title}))
+            .await
+            .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_error");
+    }
+    assert_eq!(c.app.snapshot().await, before);
+}

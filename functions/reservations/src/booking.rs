@@ -36,7 +36,7 @@ pub(crate) struct BookingBody {
 /// A booking request that passed the checks that need no database.
 struct Booking {
     customer: i64,
-    booked_by: i64,
+    booked_by: AuthUser,
     ticket_ids: Vec<i64>,
 }
 
@@ -70,7 +70,7 @@ impl Booking {
         }
         Ok(Self {
             customer,
-            booked_by: caller.id,
+            booked_by: caller,
             ticket_ids: sorted,
         })
     }
@@ -117,14 +117,17 @@ async fn book(db: &mut PgConnection, pool: &PgPool, booking: &Booking) -> Result
                     select array(select w.id from wanted w where not exists (select 1 from seats where seats.id = w.id)
                                  order by w.id) as unknown,
                            (select count(distinct screening_id) from seats) as screenings,
-                           (select role from users where id = $1) as customer_role,
+                           (select role from users where id = $1 and active) as customer_role,
                            coalesce((select bool_or(starts_at <= now()) from seats), false) as started,
                            array(select ri.ticket_id from reservation_items ri
-                                 where ri.ticket_id = any($3) and ri.active order by 1) as taken
+                                 where ri.ticket_id = any($3) and ri.active order by 1) as taken,
+                           -- The booker's role now: a token that says cashier is not enough.
+                           caller_role($2) as booked_by_role
+                    where authorize_claim($2, $4)
                 ),
                 reservation as (
-                    insert into reservations (user_id, booked_by, screening_id, total_price)
-                    select $1, $2, (select min(screening_id) from seats), (select sum(price) from seats)
+                    insert into reservations (user_id, booked_by, booked_by_role, screening_id, total_price)
+                    select $1, $2, booked_by_role, (select min(screening_id) from seats), (select sum(price) from seats)
                     from checks
                     where cardinality(unknown) = 0 and screenings = 1 and customer_role = 'user'
                       and not started and cardinality(taken) = 0
@@ -142,8 +145,9 @@ async fn book(db: &mut PgConnection, pool: &PgPool, booking: &Booking) -> Result
                   started as "started!", taken as "taken!: Vec<Option<i64>>"
            from checks"#,
         booking.customer,
-        booking.booked_by,
+        booking.booked_by.id,
         &booking.ticket_ids,
+        booking.booked_by.role.is_staff(),
     )
     .fetch_one(&mut *db)
     .await;
@@ -230,7 +234,9 @@ async fn book_and_read(
 ) -> Result<Reservation> {
     let id = book(db, pool, booking).await?;
     tracing::info!(reservation_id = id, "seats booked");
-    fetch(db, id).await?.ok_or(Error::NotFound("reservation"))
+    fetch(db, id, booking.booked_by)
+        .await?
+        .ok_or(Error::NotFound("reservation"))
 }
 
 /// `POST /reservations`.

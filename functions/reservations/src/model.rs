@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use shared::{Result, Role};
+use shared::{AuthUser, Result, Role};
 use sqlx::PgConnection;
 use sqlx::types::Json as Jsonb;
 use utoipa::ToSchema;
@@ -149,7 +149,11 @@ impl From<Row> for Reservation {
 }
 
 /// One reservation, in one query.
-pub(crate) async fn fetch(db: &mut PgConnection, id: i64) -> Result<Option<Reservation>> {
+pub(crate) async fn fetch(
+    db: &mut PgConnection,
+    id: i64,
+    caller: AuthUser,
+) -> Result<Option<Reservation>> {
     let row = sqlx::query_as!(
         Row,
         r#"select id as "id!", status as "status!: Status", total_price as "total_price!", created_at as "created_at!",
@@ -159,8 +163,10 @@ pub(crate) async fn fetch(db: &mut PgConnection, id: i64) -> Result<Option<Reser
                   screening_id as "screening_id!", screening_starts_at as "screening_starts_at!",
                   film_id as "film_id!", film_title as "film_title!", hall_id as "hall_id!", hall_name as "hall_name!",
                   tickets as "tickets!: Jsonb<Vec<BookedSeat>>"
-           from reservation_details where id = $1"#,
-        id
+           from reservation_details where id = $1 and authorize_claim($2, $3)"#,
+        id,
+        caller.id,
+        caller.role.is_staff(),
     )
     .fetch_optional(db)
     .await?;

@@ -55,12 +55,15 @@ pub(crate) async fn list(
                select rd.* from reservation_details rd
                where rd.id in (select id from matching order by created_at desc, id desc limit $4 offset $5)
                order by rd.created_at desc, rd.id desc
-           ) d on true"#,
+           ) d on true
+           where authorize_claim($6, $7)"#,
         user_id,
         filter.screening_id,
         filter.status as Option<Status>,
         page.limit,
         page.offset,
+        caller.id,
+        caller.role.is_staff(),
     )
     .fetch_all(&state.db)
     .await?;
@@ -105,7 +108,7 @@ pub(crate) async fn get(
     Path(id): Path<i64>,
 ) -> Result<Json<Reservation>> {
     let mut conn = state.db.acquire().await?;
-    let reservation = fetch(&mut conn, id)
+    let reservation = fetch(&mut conn, id, caller)
         .await?
         .ok_or(Error::NotFound("reservation"))?;
     if !caller.role.is_staff() && reservation.user_id() != caller.id {
@@ -137,7 +140,7 @@ pub(crate) async fn cancel(
         r#"with target as (
                select r.id, r.user_id, r.status, s.starts_at > now() as upcoming
                from reservations r join screenings s on s.id = r.screening_id
-               where r.id = $1 and ($2 or r.user_id = $3)
+               where r.id = $1 and ($2 or r.user_id = $3) and authorize_claim($3, $2)
                for update of r
            ),
            cancelled as (
@@ -170,7 +173,7 @@ pub(crate) async fn cancel(
             Error::conflict("screening_started", "the screening has already started")
         });
     }
-    let reservation = fetch(&mut tx, id)
+    let reservation = fetch(&mut tx, id, caller)
         .await?
         .ok_or(Error::NotFound("reservation"))?;
     tx.commit().await?;

@@ -716,3 +716,194 @@ async fn staff_may_cancel_until_the_screening_starts(pool: PgPool) {
         .expect_error(StatusCode::UNAUTHORIZED, "not_authenticated");
     assert_eq!(c.active_items().await, 1);
 }
+
+// ---- current roles ----
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_demoted_or_deactivated_cashiers_old_token_acts_for_nobody(pool: PgPool) {
+    let c = cinema(pool).await;
+    let booked = c
+        .book(&c.alice.1, json!({"ticket_ids": [c.tickets[0]]}))
+        .await;
+    let id = booked.expect(StatusCode::CREATED)["id"]
+        .as_i64()
+        .expect("id");
+    c.app
+        .assert_current_role_is_checked(
+            Role::Cashier,
+            Role::User,
+            &[
+                (Method::GET, "/reservations".into(), None),
+                (
+                    Method::GET,
+                    format!("/reservations?user_id={}", c.alice.0),
+                    None,
+                ),
+                (Method::GET, format!("/reservations/{id}"), None),
+                (Method::POST, format!("/reservations/{id}/cancel"), None),
+                (
+                    Method::POST,
+                    "/reservations".into(),
+                    Some(json!({"ticket_ids": [c.tickets[1]], "user_id": c.alice.0})),
+                ),
+            ],
+        )
+        .await;
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_deactivated_customers_token_books_and_reads_nothing(pool: PgPool) {
+    let c = cinema(pool).await;
+    let booked = c
+        .book(&c.alice.1, json!({"ticket_ids": [c.tickets[0]]}))
+        .await;
+    let id = booked.expect(StatusCode::CREATED)["id"]
+        .as_i64()
+        .expect("id");
+    c.app.deactivate(c.alice.0).await;
+    let before = c.app.snapshot().await;
+    for response in [
+        c.book(&c.alice.1, json!({"ticket_ids": [c.tickets[1]]}))
+            .await,
+        c.app.get("/reservations", Some(&c.alice.1)).await,
+        c.app
+            .get(&format!("/reservations/{id}"), Some(&c.alice.1))
+            .await,
+        c.app
+            .post(
+                &format!("/reservations/{id}/cancel"),
+                Some(&c.alice.1),
+                json!({}),
+            )
+            .await,
+    ] {
+        response.expect_error(StatusCode::UNAUTHORIZED, "account_inactive");
+    }
+    // Nor can staff book for a deactivated customer.
+    c.book(
+        &c.cashier.1,
+        json!({"ticket_ids": [c.tickets[2]], "user_id": c.alice.0}),
+    )
+    .await
+    .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_error");
+    assert_eq!(c.app.snapshot().await, before);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_demotion_during_staff_bookings_never_leaves_a_booking_by_a_non_cashier(pool: PgPool) {
+    let c = cinema(pool).await;
+    let (alice, cashier) = (c.alice.0, c.cashier.0);
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let app = c.app.clone();
+            let token = c.cashier.1.clone();
+            let ticket = c.tickets[i];
+            tokio::spawn(async move {
+                let response = app
+                    .post(
+                        "/reservations",
+                        Some(&token),
+                        json!({"ticket_ids": [ticket], "user_id": alice}),
+                    )
+                    .await;
+                (response.status, response.body)
+            })
+        })
+        .collect();
+    let demotion = {
+        let db = c.app.db().clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            sqlx::query("update users set role = 'user' where id = $1")
+                .bind(cashier)
+                .execute(&db)
+                .await
+                .expect("demote");
+        })
+    };
+    let answers = join_all(tasks).await;
+    demotion.await.expect("demotion");
+    for (status, body) in &answers {
+        match *status {
+            StatusCode::CREATED => assert_eq!(body["booked_by"]["role"], "cashier", "{body}"),
+            StatusCode::FORBIDDEN => assert_eq!(body["code"], "forbidden"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    let created = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
+    let stored: Vec<String> =
+        sqlx::query_scalar("select booked_by_role::text from reservations where booked_by = $1")
+            .bind(cashier)
+            .fetch_all(c.app.db())
+            .await
+            .expect("roles");
+    assert_eq!(stored.len(), created);
+    assert!(stored.iter().all(|role| role == "cashier"), "{stored:?}");
+    // Once the demotion has committed, the old token books nothing.
+    c.book(
+        &c.cashier.1,
+        json!({"ticket_ids": [c.tickets[30]], "user_id": alice}),
+    )
+    .await
+    .expect_error(StatusCode::FORBIDDEN, "forbidden");
+}
+
+// ---- time limits ----
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_lock_wait_or_statement_past_its_budget_is_a_503_that_changes_nothing(pool: PgPool) {
+    use std::time::{Duration, Instant};
+    let c = cinema(pool.clone()).await;
+    let booked = c
+        .book(&c.alice.1, json!({"ticket_ids": [c.tickets[0]]}))
+        .await;
+    let id = booked.expect(StatusCode::CREATED)["id"]
+        .as_i64()
+        .expect("id");
+    let budgets = [
+        (None, Some(Duration::from_millis(200))), // lock_timeout: 55P03
+        (Some(Duration::from_millis(300)), None), // statement_timeout: 57014
+    ];
+    for (statement, lock) in budgets {
+        let mut settings = shared::testing::settings();
+        settings.db_statement_timeout = statement;
+        settings.db_lock_timeout = lock;
+        let options = shared::config::with_timeouts((*pool.connect_options()).clone(), &settings);
+        let limited = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .expect("pool");
+        let app = TestApp::with_settings(limited, reservations::router, &settings);
+        // Another session holds the reservation, as a slow request would.
+        let mut holder = pool.begin().await.expect("begin");
+        sqlx::query("select 1 from reservations where id = $1 for update")
+            .bind(id)
+            .execute(&mut *holder)
+            .await
+            .expect("lock");
+        let started = Instant::now();
+        let response = app
+            .post(
+                &format!("/reservations/{id}/cancel"),
+                Some(&c.alice.1),
+                json!({}),
+            )
+            .await;
+        let waited = started.elapsed();
+        response.expect_error(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
+        assert!(response.headers.contains_key(header::RETRY_AFTER));
+        assert!(waited < Duration::from_secs(3), "answered after {waited:?}");
+        holder.rollback().await.expect("rollback");
+        let status: String =
+            sqlx::query_scalar("select status::text from reservations where id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .expect("status");
+        assert_eq!(status, "active", "nothing was committed");
+    }
+}

@@ -64,7 +64,7 @@ struct HallChanges {
 impl HallBody {
     fn parse(self, creating: bool) -> Result<HallChanges> {
         const REQUIRED: &str = "this field is required";
-        let name = self.name.as_deref().map(|n| n.trim().to_owned());
+        let name = self.name.as_deref().map(shared::validate::name);
         let surcharge = self.surcharge_percent.map(|a| a.0);
         let layout = |value: Option<i64>| value.is_some_and(|v| !(1..=100).contains(&v));
         Checks::new()
@@ -187,19 +187,21 @@ pub(crate) async fn get(
 )]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Json(body): Json<HallBody>,
 ) -> Result<(StatusCode, Json<Hall>)> {
     let hall = body.parse(true)?;
     let created = sqlx::query_as!(
         Hall,
-        r#"insert into halls (name, kind, surcharge_percent, rows, seats_per_row) values ($1, $2, $3, $4, $5)
+        r#"insert into halls (name, kind, surcharge_percent, rows, seats_per_row)
+           select $1, $2, $3, $4, $5 where authorize($6, 'admin')
            returning id, name, kind as "kind: HallKind", surcharge_percent, rows, seats_per_row"#,
         hall.name,
         hall.kind as Option<HallKind>,
         hall.surcharge_percent,
         hall.rows,
         hall.seats_per_row,
+        admin.id,
     )
     .fetch_one(&state.db)
     .await
@@ -223,7 +225,7 @@ pub(crate) async fn create(
 #[tracing::instrument(skip_all, fields(hall_id = id))]
 pub(crate) async fn update(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Path(id): Path<i64>,
     Json(body): Json<HallBody>,
 ) -> Result<Json<Hall>> {
@@ -232,8 +234,9 @@ pub(crate) async fn update(
     // Locking the hall first makes a concurrent `POST /screenings` for it wait (it locks the
     // hall too), so the screening check below cannot miss one.
     let current = sqlx::query!(
-        "select rows, seats_per_row from halls where id = $1 for update",
-        id
+        "select rows, seats_per_row from halls where id = $1 and authorize($2, 'admin') for update",
+        id,
+        admin.id
     )
     .fetch_optional(&mut *tx)
     .await?
@@ -293,19 +296,23 @@ pub(crate) async fn update(
 )]
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    let deleted = sqlx::query!("delete from halls where id = $1", id)
-        .execute(&state.db)
-        .await
-        .on_constraint("screenings_hall_id_fkey", || {
-            Error::conflict(
-                "hall_has_screenings",
-                "the hall has screenings; delete them first",
-            )
-        })?
-        .rows_affected();
+    let deleted = sqlx::query!(
+        "delete from halls where id = $1 and authorize($2, 'admin')",
+        id,
+        admin.id
+    )
+    .execute(&state.db)
+    .await
+    .on_constraint("screenings_hall_id_fkey", || {
+        Error::conflict(
+            "hall_has_screenings",
+            "the hall has screenings; delete them first",
+        )
+    })?
+    .rows_affected();
     if deleted == 0 {
         Err(Error::NotFound("hall"))
     } else {

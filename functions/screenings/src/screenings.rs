@@ -280,7 +280,7 @@ fn check_start(checks: &mut Checks, starts_at: Option<DateTime<FixedOffset>>) {
 #[tracing::instrument(skip_all)]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Json(body): Json<ScreeningBody>,
 ) -> Result<(StatusCode, Json<Screening>)> {
     const REQUIRED: &str = "this field is required";
@@ -297,7 +297,7 @@ pub(crate) async fn create(
 
     let mut tx = state.db.begin().await?;
     let created = sqlx::query!(
-        r#"with film as (select id, duration_minutes from films where id = $1 for share),
+        r#"with film as (select id, duration_minutes from films where id = $1 and authorize($5, 'admin') for share),
                 hall as (select id, rows, seats_per_row from halls where id = $2 for no key update),
                 screening as (
                     insert into screenings (film_id, hall_id, starts_at, ends_at, base_price)
@@ -317,6 +317,7 @@ pub(crate) async fn create(
         body.hall_id,
         body.starts_at,
         base_price,
+        admin.id,
     )
     .fetch_one(&mut *tx)
     .await
@@ -368,7 +369,7 @@ pub(crate) struct ScreeningChanges {
 #[tracing::instrument(skip_all, fields(screening_id = id))]
 pub(crate) async fn update(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Path(id): Path<i64>,
     Json(body): Json<ScreeningChanges>,
 ) -> Result<Json<Screening>> {
@@ -380,7 +381,7 @@ pub(crate) async fn update(
 
     let mut tx = state.db.begin().await?;
     let updated = sqlx::query!(
-        r#"with current as (select id, starts_at from screenings where id = $1 for update),
+        r#"with current as (select id, starts_at from screenings where id = $1 and authorize($4, 'admin') for update),
                 updated as (
                     update screenings s set
                         starts_at = coalesce($2, s.starts_at),
@@ -394,6 +395,7 @@ pub(crate) async fn update(
         id,
         body.starts_at,
         base_price,
+        admin.id,
     )
     .fetch_one(&mut *tx)
     .await
@@ -429,16 +431,20 @@ pub(crate) async fn update(
 #[tracing::instrument(skip_all, fields(screening_id = id))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
     // Lock first: a booking being made now holds the screening row (its foreign key), so the
     // check, a statement of its own with a fresh snapshot, runs after that booking is settled.
-    sqlx::query_scalar!("select id from screenings where id = $1 for update", id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::NotFound("screening"))?;
+    sqlx::query_scalar!(
+        "select id from screenings where id = $1 and authorize($2, 'admin') for update",
+        id,
+        admin.id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound("screening"))?;
     let booked = sqlx::query_scalar!(
         r#"select exists (select 1 from reservations where screening_id = $1 and status = 'active') as "booked!""#,
         id

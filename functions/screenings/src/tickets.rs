@@ -216,7 +216,7 @@ pub(crate) struct TicketChanges {
 )]
 pub(crate) async fn update(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Path(id): Path<i64>,
     Json(body): Json<TicketChanges>,
 ) -> Result<Json<Ticket>> {
@@ -226,9 +226,10 @@ pub(crate) async fn update(
         .add("base_price", base_price.and_then(price_problem))
         .finish()?;
     let updated = sqlx::query!(
-        "update tickets set base_price = $2 where id = $1",
+        "update tickets set base_price = $2 where id = $1 and authorize($3, 'admin')",
         id,
-        base_price
+        base_price,
+        admin.id
     )
     .execute(&state.db)
     .await?
@@ -256,16 +257,20 @@ pub(crate) async fn update(
 #[tracing::instrument(skip_all, fields(ticket_id = id))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(admin): Admin,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
     // Lock the ticket first: a booking of it in flight holds it (its foreign key), so the
     // check, a statement of its own with a fresh snapshot, runs after that booking is settled.
-    sqlx::query_scalar!("select id from tickets where id = $1 for update", id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::NotFound("ticket"))?;
+    sqlx::query_scalar!(
+        "select id from tickets where id = $1 and authorize($2, 'admin') for update",
+        id,
+        admin.id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound("ticket"))?;
     let reserved = sqlx::query_scalar!(
         r#"select exists (select 1 from reservation_items where ticket_id = $1 and active) as "reserved!""#,
         id

@@ -898,3 +898,50 @@ async fn booked_seats_show_as_reserved_and_stay_on_sale(pool: PgPool) {
         .expect(StatusCode::NO_CONTENT);
     assert_eq!(s.count("reservations").await, 0);
 }
+
+// ---- current roles ----
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_demoted_or_deactivated_admins_old_token_writes_nothing(pool: PgPool) {
+    use axum::http::Method;
+    let s = schedule(pool).await;
+    let screening = s.screening(1, &in_hours(48), "10.00").await["id"]
+        .as_i64()
+        .expect("id");
+    let ticket: i64 = sqlx::query_scalar("select min(id) from tickets where screening_id = $1")
+        .bind(screening)
+        .fetch_one(s.app.db())
+        .await
+        .expect("ticket");
+    let hall = json!({"name": "Hall 10", "kind": "comfort", "surcharge_percent": "5", "rows": 2, "seats_per_row": 2});
+    let new_screening =
+        json!({"film_id": s.film, "hall_id": 2, "starts_at": in_hours(72), "base_price": "9.00"});
+    s.app
+        .assert_current_role_is_checked(
+            Role::Admin,
+            Role::Cashier,
+            &[
+                (Method::POST, "/halls".into(), Some(hall)),
+                (
+                    Method::PATCH,
+                    "/halls/3".into(),
+                    Some(json!({"name": "Renamed"})),
+                ),
+                (Method::DELETE, "/halls/9".into(), None),
+                (Method::POST, "/screenings".into(), Some(new_screening)),
+                (
+                    Method::PATCH,
+                    format!("/screenings/{screening}"),
+                    Some(json!({"base_price": "1.00"})),
+                ),
+                (Method::DELETE, format!("/screenings/{screening}"), None),
+                (
+                    Method::PATCH,
+                    format!("/tickets/{ticket}"),
+                    Some(json!({"base_price": "1.00"})),
+                ),
+                (Method::DELETE, format!("/tickets/{ticket}"), None),
+            ],
+        )
+        .await;
+}
