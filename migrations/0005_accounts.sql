@@ -30,6 +30,24 @@ create table throttles (
     constraint throttles_hits_not_negative check (hits >= 0)
 );
 
+-- Counts nobody has touched for a day are of no use: each attempt removes a few (bounded work,
+-- and rows another request holds are skipped), so the table holds about a day of attempts
+-- whatever the number of usernames an attacker tries. Windows are at most a day.
+create index throttles_last_hit_idx on throttles (last_hit);
+
+create function tidy_throttles() returns void
+    language sql
+as $$
+    delete from throttles where ctid in (
+        select ctid from throttles
+         where last_hit < now() - interval '1 day'
+           and (blocked_until is null or blocked_until < now() - interval '1 day')
+         order by last_hit
+         limit 10
+           for update skip locked
+    );
+$$;
+
 -- One sign-in attempt (or current-password check) under a throttle. Returns 0 when the attempt
 -- may go on: it is counted in advance, so concurrent attempts cannot all slip past the limit
 -- while their passwords are being checked; a success takes it back (`throttle_success`).
@@ -45,6 +63,7 @@ as $$
 declare
     t throttles;
 begin
+    perform tidy_throttles();
     insert into throttles values (scope, key, 0, now(), now(), null) on conflict do nothing;
     select * into strict t from throttles
      where throttles.scope = throttle_attempt.scope and throttles.key = throttle_attempt.key
@@ -90,6 +109,7 @@ as $$
 declare
     t throttles;
 begin
+    perform tidy_throttles();
     insert into throttles values (scope, key, 0, now(), now(), null) on conflict do nothing;
     select * into strict t from throttles
      where throttles.scope = rate_attempt.scope and throttles.key = rate_attempt.key

@@ -408,6 +408,37 @@ async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
         )
         .await?;
     let cashier = text(&pair, "access_token")?;
+    api.measure(
+        "auth",
+        "/users/me/password",
+        "",
+        Call::new(M::POST, "/users/me/password")
+            .token(&user)
+            .json(json!({
+                "current_password": "Bench#Pass1",
+                "new_password": "Bench#Pass2",
+                "confirm_password": "Bench#Pass2",
+            })),
+        S::NO_CONTENT,
+    )
+    .await?;
+    let leaver = id(&api
+        .setup(
+            "auth",
+            Call::new(M::POST, "/auth/register").json(registration("leaver")),
+            S::CREATED,
+        )
+        .await?)?;
+    api.measure(
+        "auth",
+        "/users/{id}",
+        "admin, deactivate",
+        Call::new(M::PATCH, format!("/users/{leaver}"))
+            .token(&admin)
+            .json(json!({"active": false})),
+        S::OK,
+    )
+    .await?;
 
     // ---- films
     let drama = id(&api

@@ -116,8 +116,14 @@ impl Limits {
     /// Reads the limits; an unparsable value is an error naming its variable.
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
         let d = Self::default();
-        let seconds =
-            |name, default: Duration| number(env, name, default.as_secs()).map(Duration::from_secs);
+        // The database keeps a day of attempts (`tidy_throttles`): no window is longer.
+        let seconds = |name, default: Duration| match number(env, name, default.as_secs())? {
+            secs if secs > 86_400 => Err(ConfigError::Invalid {
+                name,
+                reason: "must be at most 86400 (a day)".into(),
+            }),
+            secs => Ok(Duration::from_secs(secs)),
+        };
         Ok(Self {
             sign_in_per_account: number(env, "SIGN_IN_ACCOUNT_LIMIT", d.sign_in_per_account)?,
             sign_in_per_address: number(env, "SIGN_IN_ADDRESS_LIMIT", d.sign_in_per_address)?,
@@ -563,6 +569,8 @@ mod tests {
         assert!(error.to_string().contains("BCRYPT_COST"), "{error}");
         assert_eq!(settings.limits, Limits::default());
         assert_eq!(settings.limits.sign_in_per_account, 5);
+        let error = Settings::from_env(&[("SIGN_IN_WINDOW_SECONDS", "90000")]).unwrap_err();
+        assert!(error.to_string().contains("a day"), "{error}");
         let error = Settings::from_env(&[("SIGN_IN_ADDRESS_LIMIT", "-1")]).unwrap_err();
         assert!(
             error.to_string().contains("SIGN_IN_ADDRESS_LIMIT"),

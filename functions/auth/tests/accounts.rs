@@ -539,3 +539,32 @@ async fn a_password_change_checks_its_fields_and_the_current_password(pool: PgPo
         .expect_error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
     assert_eq!(app.snapshot().await, before, "the password did not change");
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn counts_nobody_touched_for_a_day_are_tidied_a_few_at_a_time(pool: PgPool) {
+    let app = app(pool);
+    sqlx::query(
+        "insert into throttles (scope, key, hits, first_hit, last_hit)
+         select 'sign_in_account', int4send(g), 1, now() - interval '3 days', now() - interval '2 days'
+         from generate_series(1, 25) g",
+    )
+    .execute(app.db())
+    .await
+    .expect("stale counts");
+    login(&app, "someone", "Wrong#Pass1")
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    let (stale, fresh): (i64, i64) = sqlx::query_as(
+        "select count(*) filter (where last_hit < now() - interval '1 day'),
+                count(*) filter (where last_hit >= now() - interval '1 day')
+         from throttles",
+    )
+    .fetch_one(app.db())
+    .await
+    .expect("counts");
+    assert_eq!(
+        (stale, fresh),
+        (15, 1),
+        "ten stale counts removed, the new one kept"
+    );
+}
