@@ -48,6 +48,23 @@ as $$
     );
 $$;
 
+-- The row of a throttle, created if need be and locked until the end of the transaction: two
+-- attempts under one key take their turns.
+create function lock_throttle(scope text, key bytea) returns throttles
+    language plpgsql
+as $$
+declare
+    t throttles;
+begin
+    perform tidy_throttles();
+    insert into throttles values (scope, key, 0, now(), now(), null) on conflict do nothing;
+    select * into strict t from throttles
+     where throttles.scope = lock_throttle.scope and throttles.key = lock_throttle.key
+       for update;
+    return t;
+end
+$$;
+
 -- One sign-in attempt (or current-password check) under a throttle. Returns 0 when the attempt
 -- may go on: it is counted in advance, so concurrent attempts cannot all slip past the limit
 -- while their passwords are being checked; a success takes it back (`throttle_success`).
@@ -61,13 +78,8 @@ create function throttle_attempt(
     language plpgsql
 as $$
 declare
-    t throttles;
+    t throttles := lock_throttle(scope, key);
 begin
-    perform tidy_throttles();
-    insert into throttles values (scope, key, 0, now(), now(), null) on conflict do nothing;
-    select * into strict t from throttles
-     where throttles.scope = throttle_attempt.scope and throttles.key = throttle_attempt.key
-       for update;
     if t.blocked_until > now() then
         return greatest(1, ceil(extract(epoch from t.blocked_until - now())))::integer;
     end if;
@@ -107,13 +119,8 @@ create function rate_attempt(scope text, key bytea, hit_limit integer, "window" 
     language plpgsql
 as $$
 declare
-    t throttles;
+    t throttles := lock_throttle(scope, key);
 begin
-    perform tidy_throttles();
-    insert into throttles values (scope, key, 0, now(), now(), null) on conflict do nothing;
-    select * into strict t from throttles
-     where throttles.scope = rate_attempt.scope and throttles.key = rate_attempt.key
-       for update;
     if t.first_hit < now() - "window" then
         t.hits := 0;
         t.first_hit := now();

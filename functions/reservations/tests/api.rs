@@ -75,6 +75,16 @@ impl Cinema {
         self.app.post("/reservations", Some(token), body).await
     }
 
+    /// Alice's reservation of the first seat; its id.
+    async fn alice_books_the_first_seat(&self) -> i64 {
+        let booked = self
+            .book(&self.alice.1, json!({"ticket_ids": [self.tickets[0]]}))
+            .await;
+        booked.expect(StatusCode::CREATED)["id"]
+            .as_i64()
+            .expect("id")
+    }
+
     async fn active_items(&self) -> i64 {
         sqlx::query_scalar("select count(*) from reservation_items where active")
             .fetch_one(self.app.db())
@@ -722,12 +732,7 @@ async fn staff_may_cancel_until_the_screening_starts(pool: PgPool) {
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn a_demoted_or_deactivated_cashiers_old_token_acts_for_nobody(pool: PgPool) {
     let c = cinema(pool).await;
-    let booked = c
-        .book(&c.alice.1, json!({"ticket_ids": [c.tickets[0]]}))
-        .await;
-    let id = booked.expect(StatusCode::CREATED)["id"]
-        .as_i64()
-        .expect("id");
+    let id = c.alice_books_the_first_seat().await;
     c.app
         .assert_current_role_is_checked(
             Role::Cashier,
@@ -754,12 +759,7 @@ async fn a_demoted_or_deactivated_cashiers_old_token_acts_for_nobody(pool: PgPoo
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn a_deactivated_customers_token_books_and_reads_nothing(pool: PgPool) {
     let c = cinema(pool).await;
-    let booked = c
-        .book(&c.alice.1, json!({"ticket_ids": [c.tickets[0]]}))
-        .await;
-    let id = booked.expect(StatusCode::CREATED)["id"]
-        .as_i64()
-        .expect("id");
+    let id = c.alice_books_the_first_seat().await;
     c.app.deactivate(c.alice.0).await;
     let before = c.app.snapshot().await;
     for response in [
@@ -857,12 +857,7 @@ async fn a_demotion_during_staff_bookings_never_leaves_a_booking_by_a_non_cashie
 async fn a_lock_wait_or_statement_past_its_budget_is_a_503_that_changes_nothing(pool: PgPool) {
     use std::time::{Duration, Instant};
     let c = cinema(pool.clone()).await;
-    let booked = c
-        .book(&c.alice.1, json!({"ticket_ids": [c.tickets[0]]}))
-        .await;
-    let id = booked.expect(StatusCode::CREATED)["id"]
-        .as_i64()
-        .expect("id");
+    let id = c.alice_books_the_first_seat().await;
     let budgets = [
         (None, Some(Duration::from_millis(200))), // lock_timeout: 55P03
         (Some(Duration::from_millis(300)), None), // statement_timeout: 57014
