@@ -53,7 +53,7 @@ dev: tools ## Run the whole API locally at http://127.0.0.1:9000 (migrates and c
 	echo "  (each function compiles on its first request)"; \
 	echo; \
 	exec cargo lambda watch -A 127.0.0.1 -P $(DEV_PORT) \
-	  --env-var "DATABASE_URL=$$url,JWT_SECRET=$(DEV_JWT_SECRET),RUST_LOG=info"
+	  --env-var "DATABASE_URL=$$url,JWT_SECRET=$(DEV_JWT_SECRET),RUST_LOG=info,DB_STATEMENT_TIMEOUT_MS=4000,DB_LOCK_TIMEOUT_MS=2000"
 
 .PHONY: migrate
 migrate: ## Apply migrations to $DATABASE_URL and create the dev admin if no admin exists

@@ -108,7 +108,7 @@ pub(crate) async fn get(
     Path(id): Path<i64>,
 ) -> Result<Json<Reservation>> {
     let mut conn = state.db.acquire().await?;
-    let reservation = fetch(&mut conn, id, caller)
+    let reservation = fetch(&mut conn, id, Some(caller))
         .await?
         .ok_or(Error::NotFound("reservation"))?;
     if !caller.role.is_staff() && reservation.user_id() != caller.id {
@@ -173,7 +173,7 @@ pub(crate) async fn cancel(
             Error::conflict("screening_started", "the screening has already started")
         });
     }
-    let reservation = fetch(&mut tx, id, caller)
+    let reservation = fetch(&mut tx, id, None)
         .await?
         .ok_or(Error::NotFound("reservation"))?;
     tx.commit().await?;
