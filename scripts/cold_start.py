@@ -114,11 +114,12 @@ def b64url(data):
 
 
 def mint_token(key, user_id):
-    """An HS256 access token as the API issues them (claims sub, role, iat, exp)."""
+    """An HS256 access token as the API issues them (claims sub, role, iat, exp), with the
+    default 15-minute lifetime: the functions refuse tokens that live longer than they issue."""
     now = int(time.time())
     header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
     claims = b64url(json.dumps(
-        {"sub": str(user_id), "role": "user", "iat": now, "exp": now + 3600}).encode())
+        {"sub": str(user_id), "role": "user", "iat": now, "exp": now + 900}).encode())
     signature = hmac.new(key.encode(), f"{header}.{claims}".encode(), hashlib.sha256).digest()
     return f"{header}.{claims}.{b64url(signature)}"
 

@@ -194,7 +194,9 @@ fn invalid_token() -> Error {
 pub struct AuthUser {
     /// The user's id.
     pub id: i64,
-    /// The role the token was issued with.
+    /// The role the token was issued with: enough to refuse at once what that role may not
+    /// do, never enough to allow a staff action, which the action's statement checks against
+    /// the role now (`authorize` in migration 0005).
     pub role: Role,
 }
 
@@ -260,7 +262,8 @@ where
     }
 }
 
-/// A caller whose role is `admin` (401 without a token, 403 with another role).
+/// A caller whose token says `admin` (401 without a token, 403 with another role). Handlers
+/// still check the role now in their statement: the token may be older than a demotion.
 #[derive(Debug, Clone, Copy)]
 pub struct Admin(pub AuthUser);
 

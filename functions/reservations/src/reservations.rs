@@ -26,7 +26,11 @@ pub(crate) struct ReservationFilter {
     get, path = "/reservations", tag = "reservations",
     params(PageParams, ReservationFilter),
     security(("oauth2" = [])),
-    responses((status = 200, description = "One page of reservations, newest first", body = Paginated<Reservation>), SignedIn, BadQuery),
+    responses(
+        (status = 200, description = "One page of reservations, newest first", body = Paginated<Reservation>),
+        (status = 403, description = "The token says cashier or admin, but the caller no longer is", body = ErrorBody),
+        SignedIn, BadQuery,
+    ),
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -100,7 +104,11 @@ pub(crate) async fn list(
     get, path = "/reservations/{id}", tag = "reservations",
     params(("id" = i64, Path, description = "Reservation id")),
     security(("oauth2" = [])),
-    responses((status = 200, description = "The reservation", body = Reservation), SignedIn, NotFound),
+    responses(
+        (status = 200, description = "The reservation", body = Reservation),
+        (status = 403, description = "The token says cashier or admin, but the caller no longer is", body = ErrorBody),
+        SignedIn, NotFound,
+    ),
 )]
 pub(crate) async fn get(
     State(state): State<AppState>,
@@ -126,6 +134,7 @@ pub(crate) async fn get(
     security(("oauth2" = [])),
     responses(
         (status = 200, description = "Cancelled; its seats are free again", body = Reservation),
+        (status = 403, description = "The token says cashier or admin, but the caller no longer is", body = ErrorBody),
         (status = 409, description = "Already cancelled, or the screening has started", body = ErrorBody),
         SignedIn, NotFound,
     ),
