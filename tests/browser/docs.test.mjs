@@ -42,12 +42,22 @@ try {
   if (loginResponse.status() !== 200) failures.push(`Authorize: /auth/login answered ${loginResponse.status()}`);
   await dialog.locator("button", { hasText: "Logout" }).waitFor();
   await dialog.locator("button.btn-done").click();
+  // A click while the dialog is still closing lands on its backdrop.
+  await dialog.waitFor({ state: "detached" });
   console.log("ok   Authorize signed in through POST /auth/login");
 
   // Try it out on GET /users/me.
   const operation = page.locator("#operations-users-users_me");
-  await operation.locator(".opblock-summary").click();
-  await operation.locator("button.try-out__btn").click();
+  const tryOut = operation.locator("button.try-out__btn");
+  // The operation's own toggle (a click on the middle of its summary row can land on the
+  // copy-path or lock button instead); on a loaded machine a click can come before the
+  // operation listens, so up to three.
+  const toggle = operation.locator("button.opblock-summary-control");
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if ((await toggle.getAttribute("aria-expanded")) !== "true") await toggle.click();
+    if (await tryOut.waitFor({ timeout: 5000 }).then(() => true, () => false)) break;
+  }
+  await tryOut.click();
   const me = page.waitForResponse((r) => r.url().endsWith("/users/me"));
   await operation.locator("button.execute").click();
   const meResponse = await me;
