@@ -405,7 +405,7 @@ async fn bad_bookings_get_a_4xx_and_write_nothing(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
-async fn a_booking_takes_two_statements_or_four_with_a_key(pool: PgPool) {
+async fn a_booking_takes_two_statements_or_four_and_a_commit_with_a_key(pool: PgPool) {
     let c = cinema(pool).await;
     let (response, plain) =
         count_statements(c.book(&c.alice.1, json!({"ticket_ids": [c.tickets[0]]}))).await;
