@@ -100,6 +100,14 @@ struct Body<'a> {
 }
 
 impl Error {
+    /// 401 `account_inactive`: the token is sound, but its user is deleted or deactivated.
+    pub fn account_inactive() -> Self {
+        Self::Unauthorized {
+            code: "account_inactive",
+            detail: "the account this token was issued for is deleted or deactivated",
+        }
+    }
+
     /// A 409 with a code and a message.
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
         Self::Conflict {
@@ -222,10 +230,7 @@ impl From<sqlx::Error> for Error {
             // The caller checks of the statements themselves (`authorize`, `caller_role`): the
             // token's user is deleted or deactivated, or their role now does not allow this.
             sqlx::Error::Database(ref db) if db.code().as_deref() == Some(CALLER_INACTIVE) => {
-                Self::Unauthorized {
-                    code: "account_inactive",
-                    detail: "the account this token was issued for is deleted or deactivated",
-                }
+                Self::account_inactive()
             }
             sqlx::Error::Database(ref db) if db.code().as_deref() == Some(CALLER_FORBIDDEN) => {
                 Self::Forbidden

@@ -41,7 +41,7 @@ pub(crate) struct TokenPair {
     refresh_token: String,
 }
 
-pub(crate) fn bad_credentials() -> Error {
+fn bad_credentials() -> Error {
     Error::Unauthorized {
         code: "invalid_credentials",
         detail: "incorrect username or password",

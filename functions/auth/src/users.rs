@@ -210,10 +210,7 @@ async fn lock_for_change(db: &mut PgConnection, admin: i64, target: i64) -> Resu
         .iter()
         .find(|row| row.id == admin)
         .filter(|row| row.active)
-        .ok_or(Error::Unauthorized {
-            code: "account_inactive",
-            detail: "the account this token was issued for is deleted or deactivated",
-        })?;
+        .ok_or_else(Error::account_inactive)?;
     if caller.role != Role::Admin {
         return Err(Error::Forbidden);
     }
