@@ -6,12 +6,13 @@ in headless Chromium (tests/browser/docs.test.mjs).
 
 Run by `make e2e` (part of `make test`), which starts the emulator and migrates the database.
 Environment: DATABASE_HOST/PORT/NAME of a migrated database, AWS_ENDPOINT_URL of the emulator,
-ADMIN_USERNAME/ADMIN_PASSWORD of the first admin, E2E_PORT, E2E_LOG.
+ADMIN_USERNAME/ADMIN_PASSWORD of the first admin, E2E_PORT (default: a free port), E2E_LOG.
 """
 import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,7 +24,16 @@ import boto3
 
 import fuzz
 
-PORT = int(os.environ.get("E2E_PORT", "9100"))
+
+
+def free_port():
+    """A port nothing listens on, so that a server left running elsewhere is never tested instead."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+PORT = int(os.environ.get("E2E_PORT") or free_port())
 BASE = f"http://127.0.0.1:{PORT}"
 LOG = os.environ.get("E2E_LOG", "target/e2e/watch.log")
 checks = 0

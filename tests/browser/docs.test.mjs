@@ -26,9 +26,32 @@ try {
     if (!request.url().startsWith(base)) outside.push(request.url());
   });
   page.on("pageerror", (error) => failures.push(`page error: ${error.message}`));
+  // What the page did, printed if Swagger UI does not come up.
+  const events = [];
+  const started = Date.now();
+  const note = (text) => events.push(`${((Date.now() - started) / 1000).toFixed(1)} s ${text}`);
+  page.on("console", (message) => note(`console ${message.type()}: ${message.text()}`));
+  page.on("requestfailed", (request) => note(`failed ${request.url()}: ${request.failure()?.errorText}`));
+  page.on("response", (response) => note(`${response.status()} ${response.url()}`));
+  page.on("crash", () => note("the page crashed"));
 
-  await page.goto(`${base}/docs`);
-  await page.locator(".swagger-ui .info .title", { hasText: "Cinema API" }).waitFor();
+  // Swagger UI's bundle is served by a debug build here: on a loaded machine the first load
+  // can be slow, so one reload after a minute, with what happened printed either way.
+  const title = page.locator(".swagger-ui .info .title", { hasText: "Cinema API" });
+  let shown = false;
+  for (let attempt = 0; attempt < 2 && !shown; attempt++) {
+    if (attempt === 0) await page.goto(`${base}/docs`, { timeout: 60000 });
+    else await page.reload({ timeout: 60000 });
+    shown = await title.waitFor({ timeout: 60000 }).then(() => true, () => false);
+    if (!shown) {
+      mkdirSync(dirname(screenshot), { recursive: true });
+      await page.screenshot({ path: screenshot.replace(/\.png$/, `-load-${attempt + 1}.png`) }).catch(() => {});
+      const text = await page.locator("body").innerText().catch((error) => `(no text: ${error.message})`);
+      console.log(`warn /docs showed no Swagger UI title within 60 s (load ${attempt + 1}); the page says:\n` +
+        `${text.slice(0, 800)}\npage errors: ${failures.join("; ") || "none"}\nwhat it did:\n  ${events.join("\n  ")}`);
+    }
+  }
+  if (!shown) throw new Error("Swagger UI did not show the Cinema API document at /docs");
   console.log("ok   /docs shows Swagger UI with the Cinema API document");
 
   // Authorize: the password flow's form, sent by Swagger UI to /auth/login.
