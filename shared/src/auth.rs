@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 
 /// A user's role. Stored as the `user_role` enum.
 #[derive(
@@ -143,7 +143,7 @@ impl AuthKeys {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => Error::Unauthorized {
-                    code: "token_expired",
+                    code: ErrorCode::TokenExpired,
                     detail: "the access token has expired",
                 },
                 _ => invalid_token(),
@@ -184,7 +184,7 @@ fn has_crit_header(token: &str) -> bool {
 
 fn invalid_token() -> Error {
     Error::Unauthorized {
-        code: "invalid_token",
+        code: ErrorCode::InvalidToken,
         detail: "the access token is invalid",
     }
 }
@@ -233,7 +233,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
         let token = bearer(parts)?.ok_or(Error::Unauthorized {
-            code: "not_authenticated",
+            code: ErrorCode::NotAuthenticated,
             detail: "this action needs a bearer token",
         })?;
         Arc::<AuthKeys>::from_ref(state).verify(token)
@@ -355,9 +355,12 @@ mod tests {
         )
     }
 
-    fn code(error: Error) -> &'static str {
+    fn code(error: Error) -> String {
         match error {
-            Error::Unauthorized { code, .. } => code,
+            Error::Unauthorized { code, .. } => serde_json::to_value(code)
+                .ok()
+                .and_then(|code| code.as_str().map(str::to_owned))
+                .unwrap_or_default(),
             other => panic!("expected 401, got {other:?}"),
         }
     }

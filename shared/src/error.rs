@@ -31,6 +31,81 @@ impl FieldError {
     }
 }
 
+/// The stable, machine-readable `code` of every error body: what a program branches on.
+/// Serialized in snake_case; the OpenAPI document lists every value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: the body is not valid JSON or form encoding.
+    MalformedBody,
+    /// 401: no bearer token was sent.
+    NotAuthenticated,
+    /// 401: the token is forged, malformed or its claims are not acceptable.
+    InvalidToken,
+    /// 401: the token has expired.
+    TokenExpired,
+    /// 401: wrong username or password (or a deactivated account).
+    InvalidCredentials,
+    /// 401: the refresh token is unknown, expired, revoked or already used.
+    InvalidRefreshToken,
+    /// 401: the token's user is deleted or deactivated.
+    AccountInactive,
+    /// 403: the caller's current role does not allow this.
+    Forbidden,
+    /// 404: no such resource (or path).
+    NotFound,
+    /// 405: the path exists, the method does not.
+    MethodNotAllowed,
+    /// 409: the username is taken (case-insensitively).
+    UsernameTaken,
+    /// 409: the last active admin cannot be demoted or deactivated.
+    LastAdmin,
+    /// 409: a genre with this title exists.
+    GenreTitleTaken,
+    /// 409: a film with this title exists.
+    FilmTitleTaken,
+    /// 409: the film has screenings.
+    FilmHasScreenings,
+    /// 409: a hall with this name exists.
+    HallNameTaken,
+    /// 409: the hall has screenings.
+    HallHasScreenings,
+    /// 409: the screening overlaps another in the same hall.
+    ScreeningOverlap,
+    /// 409: the screening has started.
+    ScreeningStarted,
+    /// 409: the screening has reservations.
+    ScreeningHasReservations,
+    /// 409: the ticket is reserved.
+    TicketReserved,
+    /// 409: some of the seats are taken (`ticket_ids` lists them).
+    SeatsTaken,
+    /// 409: the reservation is already cancelled.
+    ReservationCancelled,
+    /// 409: a booking for someone else names an account that is not a customer.
+    CustomerNotAUser,
+    /// 409: this `Idempotency-Key` was used with a different request.
+    IdempotencyKeyReused,
+    /// 409: a concurrent request changed the same data; try again.
+    ConcurrentUpdate,
+    /// 409: the request conflicts with the current state of the data.
+    Conflict,
+    /// 413: the body is too large.
+    PayloadTooLarge,
+    /// 415: the body's content type is not accepted here.
+    UnsupportedMediaType,
+    /// 422: one or more fields are invalid (`errors` lists them).
+    ValidationError,
+    /// 422: a value is out of range or not allowed.
+    InvalidValue,
+    /// 429: too many attempts; see `Retry-After`.
+    TooManyAttempts,
+    /// 503: the database is unavailable or the request ran past its time; see `Retry-After`.
+    ServiceUnavailable,
+    /// 500: a bug; the cause is logged, never sent.
+    InternalError,
+}
+
 /// Everything that can go wrong in a request, each with its status and stable code.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -40,7 +115,7 @@ pub enum Error {
     /// 401: no token, or one that is forged, expired or malformed; or bad credentials.
     #[error("{detail}")]
     Unauthorized {
-        code: &'static str,
+        code: ErrorCode,
         detail: &'static str,
     },
     /// 403: authenticated, but the role may not do this.
@@ -61,7 +136,7 @@ pub enum Error {
     /// 409: the request conflicts with the current state.
     #[error("{detail}")]
     Conflict {
-        code: &'static str,
+        code: ErrorCode,
         detail: String,
         extra: Option<Value>,
     },
@@ -77,7 +152,7 @@ pub enum Error {
     /// 422: the request is well-formed but cannot be processed (not tied to one field).
     #[error("{detail}")]
     Unprocessable {
-        code: &'static str,
+        code: ErrorCode,
         detail: String,
         extra: Option<Value>,
     },
@@ -92,7 +167,7 @@ pub enum Error {
 #[derive(Serialize)]
 struct Body<'a> {
     detail: String,
-    code: &'a str,
+    code: ErrorCode,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a [FieldError]>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
@@ -103,13 +178,13 @@ impl Error {
     /// 401 `account_inactive`: the token is sound, but its user is deleted or deactivated.
     pub fn account_inactive() -> Self {
         Self::Unauthorized {
-            code: "account_inactive",
+            code: ErrorCode::AccountInactive,
             detail: "the account this token was issued for is deleted or deactivated",
         }
     }
 
     /// A 409 with a code and a message.
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::Conflict {
             code,
             detail: detail.into(),
@@ -141,20 +216,20 @@ impl Error {
     }
 
     /// The stable, machine-readable code of this error.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::BadRequest(_) => "malformed_body",
-            Self::Unauthorized { code, .. } => code,
-            Self::Forbidden => "forbidden",
-            Self::TooManyAttempts { .. } => "too_many_attempts",
-            Self::NotFound(_) => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::Conflict { code, .. } | Self::Unprocessable { code, .. } => code,
-            Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::UnsupportedMediaType(_) => "unsupported_media_type",
-            Self::Validation(_) => "validation_error",
-            Self::Unavailable(_) => "service_unavailable",
-            Self::Internal(_) => "internal_error",
+            Self::BadRequest(_) => ErrorCode::MalformedBody,
+            Self::Unauthorized { code, .. } => *code,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            Self::Conflict { code, .. } | Self::Unprocessable { code, .. } => *code,
+            Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Self::Validation(_) => ErrorCode::ValidationError,
+            Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            Self::Internal(_) => ErrorCode::InternalError,
         }
     }
 }
@@ -244,7 +319,7 @@ impl From<sqlx::Error> for Error {
                 ) =>
             {
                 Self::Unprocessable {
-                    code: "invalid_value",
+                    code: ErrorCode::InvalidValue,
                     detail: "a value is out of range or not allowed".into(),
                     extra: None,
                 }
@@ -255,7 +330,7 @@ impl From<sqlx::Error> for Error {
                 if matches!(db.code().as_deref(), Some("40001" | "40P01")) =>
             {
                 Self::conflict(
-                    "concurrent_update",
+                    ErrorCode::ConcurrentUpdate,
                     "another request changed the same data at the same time; try again",
                 )
             }
@@ -265,7 +340,7 @@ impl From<sqlx::Error> for Error {
                 if db.code().is_some_and(|code| code.starts_with("23")) =>
             {
                 Self::conflict(
-                    "conflict",
+                    ErrorCode::Conflict,
                     "the request conflicts with the current state of the data",
                 )
             }
@@ -330,7 +405,7 @@ mod tests {
     #[tokio::test]
     async fn unauthorized_carries_www_authenticate() {
         let response = Error::Unauthorized {
-            code: "invalid_token",
+            code: ErrorCode::InvalidToken,
             detail: "invalid token",
         }
         .into_response();
@@ -351,7 +426,7 @@ mod tests {
         assert_eq!(body["errors"].as_array().map(Vec::len), Some(2));
 
         let response = Error::Conflict {
-            code: "seats_taken",
+            code: ErrorCode::SeatsTaken,
             detail: "taken".into(),
             extra: Some(serde_json::json!({"ticket_ids": [3]})),
         }

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod constraints;
 pub mod db;
 pub mod error;
 pub mod extract;
@@ -26,7 +27,7 @@ use sqlx::PgPool;
 pub use auth::{Admin, AuthKeys, AuthUser, MaybeAuthUser, Role};
 pub use config::{ApiConfig, Limits, Settings};
 pub use db::MIGRATOR;
-pub use error::{Error, FieldError, Result, ResultExt};
+pub use error::{Error, ErrorCode, FieldError, Result, ResultExt};
 pub use extract::{ClientAddress, Json, JsonOrForm, Path, Query};
 pub use pagination::{Page, Paginated};
 

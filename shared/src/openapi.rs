@@ -11,7 +11,7 @@ use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, PartialSchema, ToSchema};
 
-use crate::error::FieldError;
+use crate::error::{ErrorCode, FieldError};
 pub use crate::pagination::PageParams;
 
 /// The name of the security scheme: OAuth2's password flow against `POST /auth/login`, whose
@@ -29,9 +29,8 @@ pub const TOKEN_URL: &str = "/auth/login";
 pub struct ErrorBody {
     /// What went wrong, for a person to read.
     detail: String,
-    /// A stable code for programs, e.g. `validation_error`, `seats_taken`, `token_expired`,
-    /// `account_inactive`, `too_many_attempts`.
-    code: String,
+    /// A stable code for programs to branch on.
+    code: ErrorCode,
     /// For validation failures (422): every invalid field.
     errors: Option<Vec<FieldError>>,
 }

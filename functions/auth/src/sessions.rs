@@ -9,7 +9,7 @@ use shared::auth::{new_refresh_token, refresh_token_hash, verify_password};
 use shared::http::no_store;
 use shared::openapi::{JsonBody, Throttled};
 use shared::users::username_problem;
-use shared::{AppState, ClientAddress, Error, Json, JsonOrForm, Result, Role};
+use shared::{AppState, ClientAddress, Error, ErrorCode, Json, JsonOrForm, Result, Role};
 use utoipa::ToSchema;
 
 use crate::throttle::{SignInKeys, SignInLimits, check};
@@ -43,14 +43,14 @@ pub(crate) struct TokenPair {
 
 fn bad_credentials() -> Error {
     Error::Unauthorized {
-        code: "invalid_credentials",
+        code: ErrorCode::InvalidCredentials,
         detail: "incorrect username or password",
     }
 }
 
 fn bad_refresh_token() -> Error {
     Error::Unauthorized {
-        code: "invalid_refresh_token",
+        code: ErrorCode::InvalidRefreshToken,
         detail: "the refresh token is invalid, expired or already used",
     }
 }

@@ -12,8 +12,8 @@ use shared::openapi::{
 };
 use shared::users::{NewUser, User};
 use shared::{
-    Admin, AppState, AuthUser, ClientAddress, Error, Json, Page, Paginated, Path, Query, Result,
-    ResultExt, Role,
+    Admin, AppState, AuthUser, ClientAddress, Error, ErrorCode, Json, Page, Paginated, Path, Query,
+    Result, ResultExt, Role, constraints,
 };
 use sqlx::PgConnection;
 use utoipa::{IntoParams, ToSchema};
@@ -87,8 +87,8 @@ pub(crate) async fn register(
     )
     .fetch_one(&state.db)
     .await
-    .on_constraint("users_username_key", || {
-        Error::conflict("username_taken", "this username is already taken")
+    .on_constraint(constraints::USERS_USERNAME, || {
+        Error::conflict(ErrorCode::UsernameTaken, "this username is already taken")
     })?;
     tracing::info!(user_id = user.id, "user registered");
     Ok((StatusCode::CREATED, Json(user)))
@@ -230,7 +230,7 @@ async fn lock_for_change(db: &mut PgConnection, admin: i64, target: i64) -> Resu
 
 fn last_admin() -> Error {
     Error::conflict(
-        "last_admin",
+        ErrorCode::LastAdmin,
         "the last active admin cannot be demoted or deactivated",
     )
 }
@@ -395,7 +395,7 @@ pub(crate) async fn change_password(
     .await?;
     if !matches {
         return Err(Error::Unauthorized {
-            code: "invalid_credentials",
+            code: ErrorCode::InvalidCredentials,
             detail: "the current password is incorrect",
         });
     }

@@ -178,6 +178,23 @@ async fn the_document_is_openapi_3_1_with_every_reference_resolved_and_every_err
 
     let error = &document["components"]["schemas"]["Error"];
     assert_eq!(error["required"], serde_json::json!(["detail", "code"]));
+    // Every code is listed, so that a client can branch on them (and Schemathesis checks each
+    // answer's code against the list).
+    assert_eq!(
+        error["properties"]["code"]["$ref"],
+        "#/components/schemas/ErrorCode"
+    );
+    let codes = document["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .expect("the error codes are an enum");
+    for code in [
+        "validation_error",
+        "seats_taken",
+        "token_expired",
+        "too_many_attempts",
+    ] {
+        assert!(codes.contains(&serde_json::json!(code)), "{code} is listed");
+    }
     for (path, item) in document["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("a path item") {
             let responses = operation["responses"].as_object().expect("responses");

@@ -10,15 +10,13 @@ use shared::openapi::{
 };
 use shared::validate::{Checks, contains_pattern, multiline_text, trimmed_text};
 use shared::{
-    Admin, AppState, Error, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result, ResultExt,
+    Admin, AppState, Error, ErrorCode, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result,
+    ResultExt, constraints,
 };
 use sqlx::PgConnection;
 use sqlx::types::Json as Jsonb;
 use utoipa::{IntoParams, ToSchema};
 
-/// The screenings table refers to films with this foreign key: a film with screenings
-/// cannot be deleted.
-const SCREENINGS_FILM_FK: &str = "screenings_film_id_fkey";
 /// The most genres one film may have.
 const MAX_GENRES: usize = 20;
 
@@ -146,7 +144,10 @@ impl FilmBody {
 }
 
 fn title_taken() -> Error {
-    Error::conflict("film_title_taken", "a film with this title already exists")
+    Error::conflict(
+        ErrorCode::FilmTitleTaken,
+        "a film with this title already exists",
+    )
 }
 
 fn unknown_genres(ids: &[i64]) -> Error {
@@ -198,7 +199,7 @@ async fn replace_genres(db: &mut PgConnection, film_id: i64, ids: &[i64]) -> Res
     .fetch_one(db)
     .await
     // A genre deleted between the check and the insert.
-    .on_constraint("film_genres_genre_id_fkey", || unknown_genres(ids))?;
+    .on_constraint(constraints::FILM_GENRES_GENRE, || unknown_genres(ids))?;
     if missing.is_empty() {
         Ok(())
     } else {
@@ -315,7 +316,7 @@ pub(crate) async fn create(
     )
     .fetch_one(&mut *tx)
     .await
-    .on_constraint("films_title_key", title_taken)?;
+    .on_constraint(constraints::FILMS_TITLE, title_taken)?;
     replace_genres(&mut tx, id, film.genre_ids.as_deref().unwrap_or_default()).await?;
     let created = fetch(&mut tx, id).await?.ok_or(Error::NotFound("film"))?;
     tx.commit().await?;
@@ -364,7 +365,7 @@ pub(crate) async fn update(
         .await?;
         if scheduled && current != duration {
             return Err(Error::conflict(
-                "film_has_screenings",
+                ErrorCode::FilmHasScreenings,
                 "the duration of a film with screenings cannot change",
             ));
         }
@@ -387,7 +388,7 @@ pub(crate) async fn update(
     )
     .fetch_optional(&mut *tx)
     .await
-    .on_constraint("films_title_key", title_taken)?
+    .on_constraint(constraints::FILMS_TITLE, title_taken)?
     .ok_or(Error::NotFound("film"))?;
     if let Some(ids) = &changes.genre_ids {
         replace_genres(&mut tx, id, ids).await?;
@@ -420,9 +421,9 @@ pub(crate) async fn delete(
     )
     .execute(&state.db)
     .await
-    .on_constraint(SCREENINGS_FILM_FK, || {
+    .on_constraint(constraints::SCREENINGS_FILM, || {
         Error::conflict(
-            "film_has_screenings",
+            ErrorCode::FilmHasScreenings,
             "the film has screenings; delete them first",
         )
     })?

@@ -8,7 +8,8 @@ use shared::openapi::{
 };
 use shared::validate::{Checks, contains_pattern, trimmed_text};
 use shared::{
-    Admin, AppState, Error, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result, ResultExt,
+    Admin, AppState, Error, ErrorCode, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result,
+    ResultExt, constraints,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -36,7 +37,7 @@ pub(crate) struct GenreBody {
 
 fn title_taken() -> Error {
     Error::conflict(
-        "genre_title_taken",
+        ErrorCode::GenreTitleTaken,
         "a genre with this title already exists",
     )
 }
@@ -135,7 +136,7 @@ pub(crate) async fn create(
     )
     .fetch_one(&state.db)
     .await
-    .on_constraint("genres_title_key", title_taken)?;
+    .on_constraint(constraints::GENRES_TITLE, title_taken)?;
     Ok((StatusCode::CREATED, Json(genre)))
 }
 
@@ -167,7 +168,7 @@ pub(crate) async fn update(
     )
     .fetch_optional(&state.db)
     .await
-    .on_constraint("genres_title_key", title_taken)?
+    .on_constraint(constraints::GENRES_TITLE, title_taken)?
     .map(Json)
     .ok_or(Error::NotFound("genre"))
 }

@@ -123,3 +123,22 @@ async fn the_answer_to_cloudformation_is_put_to_the_response_url() {
     assert_eq!(body["Reason"], "relation already exists");
     assert_eq!(body["RequestId"], "request-1");
 }
+
+#[sqlx::test(migrations = false)]
+async fn every_constraint_the_handlers_map_is_in_the_migrated_schema(pool: PgPool) {
+    run(&pool, None, 4).await.expect("schema");
+    for &name in shared::constraints::ALL {
+        let found: bool = sqlx::query_scalar(
+            "select exists (select 1 from pg_constraint where conname = $1)
+                 or exists (select 1 from pg_indexes where schemaname = 'public' and indexname = $1)",
+        )
+        .bind(name)
+        .fetch_one(&pool)
+        .await
+        .expect("catalog");
+        assert!(
+            found,
+            "{name} is mapped by a handler but no migration creates it"
+        );
+    }
+}

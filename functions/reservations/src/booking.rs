@@ -12,7 +12,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use shared::openapi::{ErrorBody, JsonBody, SignedIn};
 use shared::validate::Checks;
-use shared::{AppState, AuthUser, Error, Json, Result, Role};
+use shared::{AppState, AuthUser, Error, ErrorCode, Json, Result, Role, constraints};
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
@@ -156,17 +156,20 @@ async fn book(db: &mut PgConnection, pool: &PgPool, booking: &Booking) -> Result
         // Lost a race for a seat: another booking committed it between our check and insert
         // (or, booking overlapping seats, the database broke a deadlock between the two).
         Err(sqlx::Error::Database(e))
-            if e.constraint() == Some("reservation_items_active_ticket_key")
+            if e.constraint() == Some(constraints::RESERVATION_ITEMS_ACTIVE_TICKET)
                 || e.code().as_deref() == Some("40P01") =>
         {
             return Err(seats_taken(taken_now(&booking.ticket_ids, pool).await?));
         }
         // A seat withdrawn, or its screening deleted, while this booking was being made.
         Err(sqlx::Error::Database(e))
-            if matches!(
-                e.constraint(),
-                Some("reservation_items_ticket_id_fkey" | "reservations_screening_id_fkey")
-            ) =>
+            if e.constraint().is_some_and(|name| {
+                [
+                    constraints::RESERVATION_ITEMS_TICKET,
+                    constraints::RESERVATIONS_SCREENING,
+                ]
+                .contains(&name)
+            }) =>
         {
             return Err(Error::invalid(
                 "ticket_ids",
@@ -195,13 +198,13 @@ async fn book(db: &mut PgConnection, pool: &PgPool, booking: &Booking) -> Result
     }
     if customer_role != Role::User {
         return Err(Error::conflict(
-            "customer_not_a_user",
+            ErrorCode::CustomerNotAUser,
             "bookings are made for customers, not for staff",
         ));
     }
     if outcome.started {
         return Err(Error::conflict(
-            "screening_started",
+            ErrorCode::ScreeningStarted,
             "the screening has already started",
         ));
     }
@@ -220,7 +223,7 @@ async fn taken_now(ticket_ids: &[i64], pool: &PgPool) -> Result<Vec<i64>> {
 
 fn seats_taken(ticket_ids: Vec<i64>) -> Error {
     Error::Conflict {
-        code: "seats_taken",
+        code: ErrorCode::SeatsTaken,
         detail: "some of these seats are already booked; nothing was booked".into(),
         extra: Some(serde_json::json!({ "ticket_ids": ticket_ids })),
     }
@@ -295,7 +298,7 @@ pub(crate) async fn create(
         .await?;
         if first.fingerprint != fingerprint {
             return Err(Error::Unprocessable {
-                code: "idempotency_key_reused",
+                code: ErrorCode::IdempotencyKeyReused,
                 detail: "this Idempotency-Key was used for a different request".into(),
                 extra: None,
             });

@@ -3,7 +3,9 @@
 use axum::extract::State;
 use serde::Deserialize;
 use shared::openapi::{BadQuery, ErrorBody, NotFound, PageParams, SignedIn};
-use shared::{AppState, AuthUser, Error, Json, Page, Paginated, Path, Query, Result, Role};
+use shared::{
+    AppState, AuthUser, Error, ErrorCode, Json, Page, Paginated, Path, Query, Result, Role,
+};
 
 use crate::model::{BookedSeat, Reservation, Row, Status, fetch};
 use sqlx::types::Json as Jsonb;
@@ -175,11 +177,14 @@ pub(crate) async fn cancel(
     if !outcome.cancelled {
         return Err(if outcome.status == Status::Cancelled {
             Error::conflict(
-                "reservation_cancelled",
+                ErrorCode::ReservationCancelled,
                 "the reservation is already cancelled",
             )
         } else {
-            Error::conflict("screening_started", "the screening has already started")
+            Error::conflict(
+                ErrorCode::ScreeningStarted,
+                "the screening has already started",
+            )
         });
     }
     let reservation = fetch(&mut tx, id, None)

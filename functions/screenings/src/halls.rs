@@ -10,7 +10,8 @@ use shared::openapi::{
 };
 use shared::validate::{Checks, trimmed_text};
 use shared::{
-    Admin, AppState, Error, Json, MaybeAuthUser, Page, Paginated, Path, Result, ResultExt,
+    Admin, AppState, Error, ErrorCode, Json, MaybeAuthUser, Page, Paginated, Path, Result,
+    ResultExt, constraints,
 };
 use utoipa::ToSchema;
 
@@ -110,7 +111,10 @@ impl HallBody {
 }
 
 fn name_taken() -> Error {
-    Error::conflict("hall_name_taken", "a hall with this name already exists")
+    Error::conflict(
+        ErrorCode::HallNameTaken,
+        "a hall with this name already exists",
+    )
 }
 
 /// `GET /halls`: every hall, by id.
@@ -205,7 +209,7 @@ pub(crate) async fn create(
     )
     .fetch_one(&state.db)
     .await
-    .on_constraint("halls_name_key", name_taken)?;
+    .on_constraint(constraints::HALLS_NAME, name_taken)?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -255,7 +259,7 @@ pub(crate) async fn update(
             .is_some_and(|s| s != current.seats_per_row);
     if layout_changes && has_screenings {
         return Err(Error::conflict(
-            "hall_has_screenings",
+            ErrorCode::HallHasScreenings,
             "the layout of a hall with screenings cannot change",
         ));
     }
@@ -278,7 +282,7 @@ pub(crate) async fn update(
     )
     .fetch_one(&mut *tx)
     .await
-    .on_constraint("halls_name_key", name_taken)?;
+    .on_constraint(constraints::HALLS_NAME, name_taken)?;
     tx.commit().await?;
     Ok(Json(updated))
 }
@@ -306,9 +310,9 @@ pub(crate) async fn delete(
     )
     .execute(&state.db)
     .await
-    .on_constraint("screenings_hall_id_fkey", || {
+    .on_constraint(constraints::SCREENINGS_HALL, || {
         Error::conflict(
-            "hall_has_screenings",
+            ErrorCode::HallHasScreenings,
             "the hall has screenings; delete them first",
         )
     })?

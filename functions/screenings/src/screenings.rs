@@ -9,7 +9,8 @@ use shared::films::AgeRating;
 use shared::money::{Amount, price_problem};
 use shared::validate::Checks;
 use shared::{
-    Admin, AppState, Error, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result, ResultExt,
+    Admin, AppState, Error, ErrorCode, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result,
+    ResultExt, constraints,
 };
 use sqlx::PgConnection;
 
@@ -240,7 +241,7 @@ pub(crate) struct ScreeningBody {
 
 fn overlap() -> Error {
     Error::conflict(
-        "screening_overlap",
+        ErrorCode::ScreeningOverlap,
         "another screening in this hall overlaps this time",
     )
 }
@@ -321,11 +322,13 @@ pub(crate) async fn create(
     )
     .fetch_one(&mut *tx)
     .await
-    .on_constraint("screenings_no_overlap", overlap)
-    .map_err(|e| match e {
+    .map_err(|error| match &error {
+        sqlx::Error::Database(db) if db.constraint() == Some(constraints::SCREENINGS_NO_OVERLAP) => overlap(),
         // The film was deleted while this screening was being scheduled.
-        Error::Conflict { code: "conflict", .. } => Error::invalid("film_id", "no such film"),
-        other => other,
+        sqlx::Error::Database(db) if db.constraint() == Some(constraints::SCREENINGS_FILM) => {
+            Error::invalid("film_id", "no such film")
+        }
+        _ => error.into(),
     })?;
     let Some(id) = created.screening_id else {
         let mut checks = Checks::new();
@@ -399,13 +402,13 @@ pub(crate) async fn update(
     )
     .fetch_one(&mut *tx)
     .await
-    .on_constraint("screenings_no_overlap", overlap)?;
+    .on_constraint(constraints::SCREENINGS_NO_OVERLAP, overlap)?;
     if !updated.found {
         return Err(Error::NotFound("screening"));
     }
     if !updated.updated {
         return Err(Error::conflict(
-            "screening_started",
+            ErrorCode::ScreeningStarted,
             "the screening has already started",
         ));
     }
@@ -453,7 +456,7 @@ pub(crate) async fn delete(
     .await?;
     if booked {
         return Err(Error::conflict(
-            "screening_has_reservations",
+            ErrorCode::ScreeningHasReservations,
             "the screening has active reservations",
         ));
     }

@@ -9,7 +9,9 @@ use shared::openapi::{
     BadQuery, ErrorBody, JsonBody, NotFound, OptionalToken, PageParams, RoleOnly,
 };
 use shared::validate::Checks;
-use shared::{Admin, AppState, Error, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result};
+use shared::{
+    Admin, AppState, Error, ErrorCode, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result,
+};
 use utoipa::{IntoParams, ToSchema};
 
 /// Whether a seat is booked.
@@ -279,7 +281,7 @@ pub(crate) async fn delete(
     .await?;
     if reserved {
         return Err(Error::conflict(
-            "ticket_reserved",
+            ErrorCode::TicketReserved,
             "the seat is booked; cancel the reservation first",
         ));
     }
