@@ -5,10 +5,10 @@
 //!
 //! | route | statement of |
 //! |---|---|
-//! | `GET /films/{id}` | `films::get` |
-//! | `GET /films?limit=&offset=` | `films::list` (no filters) |
-//! | `GET /screenings/{id}/seats` | `screenings::seat_map` |
-//! | `POST /reservations` `{"ticket_ids": [...]}` | the booking statement of `reservations::create`, for the user `BENCH_USER_ID` |
+//! | `GET /films/{id}` | `films::fetch` (films function) |
+//! | `GET /films?limit=&offset=` | `films::list` (films function; no filters) |
+//! | `GET /screenings/{id}/seats` | `tickets::seat_map` (screenings function) |
+//! | `POST /reservations` `{"ticket_ids": [...]}` | `booking::book` (reservations function), for the user `BENCH_USER_ID` |
 //!
 //! `cinema-bench-bare <address>`; `DATABASE_URL`, `DB_POOL_MAX_CONNECTIONS` (default 2) and
 //! `BENCH_USER_ID` (default 1) from the environment. The pool is sqlx's default apart from
