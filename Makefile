@@ -44,13 +44,15 @@ sqlx-cli:
 .PHONY: dev
 dev: tools ## Run the whole API locally at http://127.0.0.1:9000 (migrates and creates a dev admin)
 	@url=$$(DATABASE_URL='$(DATABASE_URL)' scripts/dev-db.sh); \
+	echo "Building every function (one cargo invocation; each answers its first request without compiling)"; \
+	cargo build --bins $(addprefix -p ,$(FUNCTIONS)); \
 	$(MAKE) --no-print-directory migrate DATABASE_URL="$$url"; \
 	echo; \
 	echo "  Cinema API   http://127.0.0.1:$(DEV_PORT)"; \
 	echo "  Database     $$(echo "$$url" | sed -E 's#//([^:/@]+):[^@]*@#//\1:***@#')"; \
 	echo "  Dev admin    $(DEV_ADMIN_USER) / $(DEV_ADMIN_PASSWORD)"; \
 	echo "  Sign in      curl -s -X POST http://127.0.0.1:$(DEV_PORT)/auth/login -d 'username=$(DEV_ADMIN_USER)&password=$(DEV_ADMIN_PASSWORD)'"; \
-	echo "  (each function compiles on its first request)"; \
+	echo "  (a function rebuilds on its next request after its code changes)"; \
 	echo; \
 	exec cargo lambda watch -A 127.0.0.1 -P $(DEV_PORT) \
 	  --env-var "DATABASE_URL=$$url,JWT_SECRET=$(DEV_JWT_SECRET),RUST_LOG=info,DB_STATEMENT_TIMEOUT_MS=4000,DB_LOCK_TIMEOUT_MS=2000"
