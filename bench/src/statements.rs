@@ -2,7 +2,8 @@
 //!
 //! Drives each function's real Router in process (`tower::ServiceExt::oneshot`) against a
 //! freshly migrated database (`DATABASE_URL`, local mode) and records the statements sqlx
-//! sends while each request runs (sqlx reports every one as a `sqlx::query` tracing event).
+//! sends while each request runs (`shared::testing::record_statements`, which the tests'
+//! statement counts use too).
 //! Transaction control (`BEGIN`, `COMMIT`, savepoints) is counted apart from the statements
 //! that read or write data. sqlx logs `COMMIT`, `ROLLBACK` and `RELEASE SAVEPOINT` but not
 //! the `BEGIN` or `SAVEPOINT` that opened them (it queues those and sends them in the same
@@ -15,7 +16,6 @@
 //! `cinema-bench-statements [JSON_OUT]`: prints a table, writes one JSON object per endpoint
 //! to `JSON_OUT` when given, and fails if any request does not answer as expected.
 
-use std::cell::RefCell;
 use std::fmt::Write as _;
 
 use axum::Router;
@@ -23,67 +23,9 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
+use shared::testing::record_statements;
 use shared::{ApiConfig, AppState};
 use tower::ServiceExt as _;
-use tracing_subscriber::layer::SubscriberExt as _;
-
-thread_local! {
-    /// The statements of the request being measured; `None` while nothing is measured.
-    static RECORDED: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
-}
-
-/// Records the text of every `sqlx::query` event of this thread while measuring.
-struct Recorder;
-
-struct Fields {
-    summary: String,
-    statement: String,
-}
-
-impl tracing::field::Visit for Fields {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        match field.name() {
-            "summary" => self.summary = format!("{value:?}"),
-            "db.statement" => self.statement = format!("{value:?}"),
-            _ => {}
-        }
-    }
-
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        match field.name() {
-            "summary" => self.summary = value.to_owned(),
-            "db.statement" => self.statement = value.to_owned(),
-            _ => {}
-        }
-    }
-}
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recorder {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        if event.metadata().target() != "sqlx::query" {
-            return;
-        }
-        let mut fields = Fields {
-            summary: String::new(),
-            statement: String::new(),
-        };
-        event.record(&mut fields);
-        let text = if fields.statement.trim().is_empty() {
-            fields.summary
-        } else {
-            fields.statement
-        };
-        // sqlx looks up a custom type (an enum) in the catalogue once per connection.
-        if text.contains("pg_catalog") || text.contains("::regtype") {
-            return;
-        }
-        RECORDED.with(|recorded| {
-            if let Some(list) = recorded.borrow_mut().as_mut() {
-                list.push(text.split_whitespace().collect::<Vec<_>>().join(" "));
-            }
-        });
-    }
-}
 
 /// Transaction control, as opposed to statements that read or write data.
 fn is_transaction_control(statement: &str) -> bool {
@@ -204,13 +146,11 @@ impl Api {
         } else {
             request.body(Body::empty())?
         };
-        RECORDED.with(|recorded| *recorded.borrow_mut() = Some(Vec::new()));
-        let response = self.router(function).oneshot(request).await?;
+        let (response, statements) =
+            record_statements(self.router(function).oneshot(request)).await;
+        let response = response?;
         let status = response.status();
         let bytes = response.into_body().collect().await?.to_bytes();
-        let statements = RECORDED
-            .with(|recorded| recorded.borrow_mut().take())
-            .unwrap_or_default();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Ok((status, body, statements))
     }
@@ -847,14 +787,6 @@ fn report(measured: &[Measured]) -> (String, Vec<Value>, usize) {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Failure> {
-    let subscriber = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::filter::Targets::new()
-                .with_target("sqlx::query", tracing::Level::TRACE),
-        )
-        .with(Recorder);
-    tracing::subscriber::set_global_default(subscriber)?;
-
     let config = ApiConfig::from_env().await?;
     let migrations = sqlx::PgPool::connect_with(config.database.clone()).await?;
     shared::MIGRATOR.run(&migrations).await?;

@@ -234,6 +234,27 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The JSON body of this error's response, as the client receives it (also what an
+    /// idempotency key keeps as the answer to a refused request).
+    pub fn body(&self) -> Value {
+        let (errors, extra) = match self {
+            Self::Validation(errors) => (Some(errors.as_slice()), None),
+            Self::Conflict { extra, .. } | Self::Unprocessable { extra, .. } => {
+                (None, extra.as_ref())
+            }
+            _ => (None, None),
+        };
+        serde_json::to_value(Body {
+            detail: self.to_string(),
+            code: self.code(),
+            errors,
+            extra,
+        })
+        .unwrap_or(Value::Null)
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         match &self {
@@ -241,20 +262,7 @@ impl IntoResponse for Error {
             Self::Unavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
             _ => {}
         }
-        let (errors, extra) = match &self {
-            Self::Validation(errors) => (Some(errors.as_slice()), None),
-            Self::Conflict { extra, .. } | Self::Unprocessable { extra, .. } => {
-                (None, extra.as_ref())
-            }
-            _ => (None, None),
-        };
-        let body = Body {
-            detail: self.to_string(),
-            code: self.code(),
-            errors,
-            extra,
-        };
-        let mut response = (self.status(), axum::Json(body)).into_response();
+        let mut response = (self.status(), axum::Json(self.body())).into_response();
         match &self {
             Self::Unauthorized { .. } => {
                 response

@@ -17,6 +17,15 @@ pub fn no_store() -> [(HeaderName, HeaderValue); 1] {
     [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]
 }
 
+/// The answer to a `DELETE` that affected `rows` rows: 204, or 404 naming `what`.
+pub fn deleted(rows: u64, what: &'static str) -> crate::Result<axum::http::StatusCode> {
+    if rows == 0 {
+        Err(Error::NotFound(what))
+    } else {
+        Ok(axum::http::StatusCode::NO_CONTENT)
+    }
+}
+
 /// Finishes a function's routes into the Router that `lambda_http` serves.
 pub fn finish<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Router {
     let inner = routes

@@ -366,50 +366,77 @@ pub fn lambda_response_body(response: &Value) -> Value {
     }
 }
 
-/// Runs `future` and counts the SQL statements it sends (sqlx reports each one as a
-/// `sqlx::query` tracing event). The future must run on this thread, as `#[sqlx::test]`'s
-/// runtime does; tests running at the same time on other threads are not counted. The
-/// catalogue lookups sqlx makes once per connection for custom types are not counted.
-///
-/// Counting needs a process-wide subscriber (a scoped one would race with other tests over
-/// tracing's global interest cache); it is installed on first use and counts only for
-/// threads inside this function.
+/// Runs `future` and counts the SQL statements it sends: [`record_statements`]' count.
 pub async fn count_statements<F: std::future::Future>(future: F) -> (F::Output, usize) {
-    use std::cell::Cell;
+    let (output, statements) = record_statements(future).await;
+    (output, statements.len())
+}
+
+/// Runs `future` and records the SQL statements it sends (sqlx reports each one as a
+/// `sqlx::query` tracing event), each with its whitespace collapsed. The future must run on
+/// this thread, as `#[sqlx::test]`'s runtime and the statement benchmark's do; work on other
+/// threads at the same time is not recorded. The catalogue lookups sqlx makes once per
+/// connection for custom types are connection warm-up and are not recorded.
+///
+/// Recording needs a process-wide subscriber (a scoped one would race with other tests over
+/// tracing's global interest cache); it is installed on first use and records only for
+/// threads inside this function.
+pub async fn record_statements<F: std::future::Future>(future: F) -> (F::Output, Vec<String>) {
+    use std::cell::RefCell;
     use tracing_subscriber::layer::SubscriberExt as _;
 
     thread_local! {
-        static COUNTER: Cell<Option<usize>> = const { Cell::new(None) };
+        static RECORDED: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
     }
 
-    struct StatementCounter;
+    struct Recorder;
 
-    struct Summary(String);
+    #[derive(Default)]
+    struct Fields {
+        summary: String,
+        statement: String,
+    }
 
-    impl tracing::field::Visit for Summary {
+    impl tracing::field::Visit for Fields {
         fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-            if field.name() == "summary" {
-                self.0 = format!("{value:?}");
+            self.record_str(field, &format!("{value:?}"));
+        }
+
+        fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+            match field.name() {
+                "summary" => value.clone_into(&mut self.summary),
+                "db.statement" => value.clone_into(&mut self.statement),
+                _ => {}
             }
         }
     }
 
-    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StatementCounter {
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recorder {
         fn on_event(
             &self,
             event: &tracing::Event<'_>,
             _: tracing_subscriber::layer::Context<'_, S>,
         ) {
-            if event.metadata().target() == "sqlx::query" {
-                let mut summary = Summary(String::new());
-                event.record(&mut summary);
-                // sqlx looks up a custom type (an enum) in the catalogue once per connection;
-                // that is connection warm-up, not the request's work.
-                if summary.0.contains("pg_catalog") || summary.0.contains("::regtype") {
-                    return;
-                }
-                COUNTER.with(|counter| counter.set(counter.get().map(|n| n + 1)));
+            if event.metadata().target() != "sqlx::query" {
+                return;
             }
+            let mut fields = Fields::default();
+            event.record(&mut fields);
+            let text = if fields.statement.trim().is_empty() {
+                fields.summary
+            } else {
+                fields.statement
+            };
+            // sqlx looks up a custom type (an enum) in the catalogue once per connection;
+            // that is connection warm-up, not the request's work.
+            if text.contains("pg_catalog") || text.contains("::regtype") {
+                return;
+            }
+            RECORDED.with(|recorded| {
+                if let Some(list) = recorded.borrow_mut().as_mut() {
+                    list.push(text.split_whitespace().collect::<Vec<_>>().join(" "));
+                }
+            });
         }
     }
 
@@ -420,15 +447,17 @@ pub async fn count_statements<F: std::future::Future>(future: F) -> (F::Output, 
                 tracing_subscriber::filter::Targets::new()
                     .with_target("sqlx::query", tracing::Level::TRACE),
             )
-            .with(StatementCounter);
-        // Another global subscriber (a test's own) would make counting impossible: fail loudly.
+            .with(Recorder);
+        // Another global subscriber (a test's own) would make recording impossible: fail loudly.
         tracing::subscriber::set_global_default(subscriber)
             .expect("no other global tracing subscriber");
     });
-    COUNTER.with(|counter| counter.set(Some(0)));
+    RECORDED.with(|recorded| *recorded.borrow_mut() = Some(Vec::new()));
     let output = future.await;
-    let count = COUNTER.with(|counter| counter.replace(None)).unwrap_or(0);
-    (output, count)
+    let statements = RECORDED
+        .with(|recorded| recorded.borrow_mut().take())
+        .unwrap_or_default();
+    (output, statements)
 }
 
 /// Reads one HTTP/1.1 request (head and a `Content-Length` body) from `socket`, for tests

@@ -11,7 +11,7 @@ use shared::openapi::{
 use shared::validate::{Checks, contains_pattern, multiline_text, trimmed_text};
 use shared::{
     Admin, AppState, Error, ErrorCode, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result,
-    ResultExt, constraints,
+    ResultExt, constraints, http,
 };
 use sqlx::PgConnection;
 use sqlx::types::Json as Jsonb;
@@ -428,9 +428,5 @@ pub(crate) async fn delete(
         )
     })?
     .rows_affected();
-    if deleted == 0 {
-        Err(Error::NotFound("film"))
-    } else {
-        Ok(StatusCode::NO_CONTENT)
-    }
+    http::deleted(deleted, "film")
 }

@@ -9,7 +9,7 @@ use shared::openapi::{
 use shared::validate::{Checks, contains_pattern, trimmed_text};
 use shared::{
     Admin, AppState, Error, ErrorCode, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result,
-    ResultExt, constraints,
+    ResultExt, constraints, http,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -193,9 +193,5 @@ pub(crate) async fn delete(
     .execute(&state.db)
     .await?
     .rows_affected();
-    if deleted == 0 {
-        Err(Error::NotFound("genre"))
-    } else {
-        Ok(StatusCode::NO_CONTENT)
-    }
+    http::deleted(deleted, "genre")
 }

@@ -6,7 +6,7 @@
 //! ticket, so of any number of concurrent bookings of a seat exactly one commits.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -16,12 +16,11 @@ use shared::{AppState, AuthUser, Error, ErrorCode, Json, Result, Role, constrain
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
+use crate::idempotency::{self, Claim, Claimed};
 use crate::model::{Reservation, fetch};
 
 /// The most seats one reservation may hold.
 const MAX_SEATS: usize = 10;
-const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
-const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 /// Seats to book, all of one screening.
 #[derive(Deserialize, ToSchema)]
@@ -79,24 +78,6 @@ impl Booking {
     fn fingerprint(&self) -> Vec<u8> {
         Sha256::digest(format!("{}:{:?}", self.customer, self.ticket_ids)).to_vec()
     }
-}
-
-/// The `Idempotency-Key` header, if sent: 1–255 visible ASCII characters.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
-    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .ok()
-        .filter(|key| (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| {
-            Error::invalid(
-                "Idempotency-Key",
-                "must be 1 to 255 visible ASCII characters",
-            )
-        })?;
-    Ok(Some(key.to_owned()))
 }
 
 /// Runs the booking statement; returns the new reservation's id or the rule it broke.
@@ -266,7 +247,7 @@ pub(crate) async fn create(
     headers: HeaderMap,
     Json(body): Json<BookingBody>,
 ) -> Result<Response> {
-    let key = idempotency_key(&headers)?;
+    let key = idempotency::key(&headers)?;
     let booking = Booking::parse(body, caller)?;
     let Some(key) = key else {
         let mut conn = state.db.acquire().await?;
@@ -274,45 +255,12 @@ pub(crate) async fn create(
         return Ok((StatusCode::CREATED, Json(reservation)).into_response());
     };
 
-    // With a key, the claim on it, the booking and the stored answer commit together. A
-    // concurrent request with the same key waits on the claim, then finds the answer.
-    let fingerprint = booking.fingerprint();
     let mut tx = state.db.begin().await?;
-    let claimed = sqlx::query!(
-        "insert into idempotency_keys (user_id, key, fingerprint, status_code, response)
-         values ($1, $2, $3, 0, 'null') on conflict do nothing",
-        caller.id,
-        key,
-        fingerprint,
-    )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if claimed == 0 {
-        let first = sqlx::query!(
-            "select fingerprint, status_code, response from idempotency_keys where user_id = $1 and key = $2",
-            caller.id,
-            key
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if first.fingerprint != fingerprint {
-            return Err(Error::Unprocessable {
-                code: ErrorCode::IdempotencyKeyReused,
-                detail: "this Idempotency-Key was used for a different request".into(),
-                extra: None,
-            });
-        }
-        let status = StatusCode::from_u16(u16::try_from(first.status_code).unwrap_or(500))
-            .map_err(|e| Error::Internal(e.into()))?;
-        let mut response = (status, Json(first.response)).into_response();
-        response
-            .headers_mut()
-            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
-        return Ok(response);
-    }
-    // The booking runs in a savepoint: if it fails with a 4xx, that answer is the one the key
-    // keeps (a retry gets the same 409, not a booking of whatever is free by then).
+    let claim = match Claim::take(&mut tx, caller.id, key, &booking.fingerprint()).await? {
+        Claimed::First(claim) => claim,
+        Claimed::Replay(response) => return Ok(response),
+    };
+    // The booking runs in a savepoint, so that a refusal can be kept as the key's answer.
     let outcome = {
         let mut attempt = sqlx::Connection::begin(&mut *tx).await?;
         match book_and_read(&mut attempt, &state.db, &booking).await {
@@ -325,28 +273,11 @@ pub(crate) async fn create(
             StatusCode::CREATED,
             serde_json::to_value(&reservation).map_err(|e| Error::Internal(e.into()))?,
         ),
-        Err(error) if error.status().is_client_error() => {
-            let status = error.status();
-            let bytes = axum::body::to_bytes(error.into_response().into_body(), usize::MAX)
-                .await
-                .map_err(|e| Error::Internal(anyhow::anyhow!("reading an error body: {e}")))?;
-            (
-                status,
-                serde_json::from_slice(&bytes).map_err(|e| Error::Internal(e.into()))?,
-            )
-        }
+        Err(error) if error.status().is_client_error() => (error.status(), error.body()),
         // A 5xx is not an answer to keep: the whole request, claim included, rolls back.
         Err(error) => return Err(error),
     };
-    sqlx::query!(
-        "update idempotency_keys set status_code = $3, response = $4 where user_id = $1 and key = $2",
-        caller.id,
-        key,
-        i32::from(status.as_u16()),
-        body,
-    )
-    .execute(&mut *tx)
-    .await?;
+    let response = claim.answer(&mut tx, status, body).await?;
     tx.commit().await?;
-    Ok((status, Json(body)).into_response())
+    Ok(response)
 }

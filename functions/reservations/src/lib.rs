@@ -8,6 +8,7 @@
 //! | `POST /reservations/{id}/cancel` | the owner, a cashier or an admin, before the screening starts |
 
 mod booking;
+mod idempotency;
 mod model;
 mod reservations;
 

@@ -11,7 +11,7 @@ use shared::openapi::{
 use shared::validate::{Checks, trimmed_text};
 use shared::{
     Admin, AppState, Error, ErrorCode, Json, MaybeAuthUser, Page, Paginated, Path, Result,
-    ResultExt, constraints,
+    ResultExt, constraints, http,
 };
 use utoipa::ToSchema;
 
@@ -317,9 +317,5 @@ pub(crate) async fn delete(
         )
     })?
     .rows_affected();
-    if deleted == 0 {
-        Err(Error::NotFound("hall"))
-    } else {
-        Ok(StatusCode::NO_CONTENT)
-    }
+    http::deleted(deleted, "hall")
 }
