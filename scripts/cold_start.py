@@ -27,14 +27,15 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
 
 import boto3
+
+import processes as processes_lib
+from processes import Children, wait_for_port
 
 PLAN = json.loads(os.environ["CS_PLAN"])
 LOAD_REQUESTS = int(os.environ.get("CS_LOAD_REQUESTS") or 0)
@@ -59,7 +60,7 @@ AWS_ENV = {
     "AWS_REGION": "us-east-1",
 }
 
-children = []
+processes = Children(LOG_DIR)
 
 
 def log(message):
@@ -67,46 +68,10 @@ def log(message):
 
 
 def spawn(argv, logfile, env=None):
-    """Starts a process in a new process group, its output appended to `logfile`."""
-    out = open(os.path.join(LOG_DIR, logfile), "ab")
-    process = subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-        env=env, start_new_session=True,
-    )
-    out.close()
-    children.append(process)
-    return process
+    return processes.spawn(argv, logfile, env, append=True)
 
 
-def stop(process):
-    """Stops a process started by `spawn` and everything in its group."""
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        except ProcessLookupError:
-            pass
-    if process in children:
-        children.remove(process)
-
-
-def port_free(port):
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
-def wait_for_port(port, process, what, seconds=60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"{what} exited early (status {process.returncode}); see {LOG_DIR}")
-        if not port_free(port):
-            return
-        time.sleep(0.1)
-    sys.exit(f"{what} did not listen on port {port} within {seconds} s; see {LOG_DIR}")
+stop = processes.stop
 
 
 def b64url(data):
@@ -234,7 +199,7 @@ def load(target, env, headers):
 
 def main():
     for port in (MOTO_PORT, RUNTIME_PORT):
-        if not port_free(port):
+        if processes_lib.listening(port):
             sys.exit(f"port {port} is already in use: stop what listens there or pick "
                      "another with COLD_START_MOTO_PORT / COLD_START_RUNTIME_PORT")
 
@@ -306,5 +271,4 @@ if __name__ == "__main__":
     try:
         main()
     finally:
-        for child in reversed(list(children)):
-            stop(child)
+        processes.stop_all()

@@ -11,8 +11,6 @@ ADMIN_USERNAME/ADMIN_PASSWORD of the first admin, E2E_PORT (default: a free port
 import json
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,13 +22,9 @@ import boto3
 
 import fuzz
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from processes import free_port, stop_group  # noqa: E402
 
-
-def free_port():
-    """A port nothing listens on, so that a server left running elsewhere is never tested instead."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 PORT = int(os.environ.get("E2E_PORT") or free_port())
@@ -286,11 +280,7 @@ def main():
             fuzz.run(BASE, fuzz_tokens(sensitive), "target/fuzz")
             checks += 1
     finally:
-        os.killpg(watch.pid, signal.SIGTERM)
-        try:
-            watch.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(watch.pid, signal.SIGKILL)
+        stop_group(watch, seconds=30)
     with open(LOG, encoding="utf-8", errors="replace") as handle:
         log = handle.read()
     if "local mode" in log:

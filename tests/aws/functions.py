@@ -43,7 +43,10 @@ REGION = "us-east-1"
 QEMU = "qemu-aarch64-static"
 QEMU_PREFIX = "/usr/aarch64-linux-gnu"
 
-children = []
+sys.path.insert(0, str(ROOT / "scripts"))
+import processes as processes_lib  # noqa: E402
+
+processes = processes_lib.Children(LOG_DIR)
 results = {"passed": 0, "failed": 0}
 
 
@@ -72,52 +75,11 @@ def short(value, limit=400):
 
 # ---------------------------------------------------------------- processes
 
-def spawn(argv, logfile, env=None, cwd=None):
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    out = open(LOG_DIR / logfile, "wb")
-    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                               env=env, cwd=cwd, start_new_session=True)
-    out.close()
-    process.logfile = LOG_DIR / logfile
-    children.append(process)
-    return process
-
-
-def stop(process):
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        except ProcessLookupError:
-            pass
-    if process in children:
-        children.remove(process)
-
-
-def cleanup():
-    for child in reversed(list(children)):
-        stop(child)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, process, what, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"{what} exited early (status {process.returncode}); see {process.logfile}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    sys.exit(f"{what} did not listen on port {port} within {seconds} s")
+spawn = processes.spawn
+stop = processes.stop
+cleanup = processes.stop_all
+free_port = processes_lib.free_port
+wait_for_port = processes_lib.wait_for_port
 
 
 def ensure_qemu():
