@@ -1,8 +1,10 @@
 //! What the OpenAPI description of every function shares: the error body, the error responses
 //! each kind of route can give, the security scheme, and the page parameters.
 //!
-//! Each function derives its own `ApiDoc` from its handlers' `#[utoipa::path]` annotations and
-//! applies [`Common`]; the docs function merges them into the one document it serves.
+//! Each function declares its routes once, as a `utoipa_axum` [`OpenApiRouter`] of handlers with
+//! `#[utoipa::path]` annotations: its axum Router and its part of the document both come from
+//! that list ([`document`] applies [`Common`]); the docs function merges the parts into the one
+//! document it serves.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +15,7 @@ use utoipa::{IntoResponses, Modify, PartialSchema, ToSchema};
 
 use crate::error::{ErrorCode, FieldError};
 pub use crate::pagination::PageParams;
+use utoipa_axum::router::OpenApiRouter;
 
 /// The name of the security scheme: OAuth2's password flow against `POST /auth/login`, whose
 /// access token is then sent as `Authorization: Bearer …`.
@@ -20,6 +23,16 @@ pub const SECURITY: &str = "oauth2";
 
 /// Where Swagger UI's Authorize sends the username and password.
 pub const TOKEN_URL: &str = "/auth/login";
+
+/// A function's part of the API description, from its routes: what their handlers'
+/// annotations say, with what every function's part shares ([`Common`]).
+pub fn document<S: Clone + Send + Sync + 'static>(
+    routes: OpenApiRouter<S>,
+) -> utoipa::openapi::OpenApi {
+    let mut document = routes.into_openapi();
+    Common.modify(&mut document);
+    document
+}
 
 /// The body of every error response. Some errors add fields of their own (a 409 for taken
 /// seats lists their `ticket_ids`).

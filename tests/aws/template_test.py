@@ -578,6 +578,37 @@ def self_test():
         check(f"selection model: {method} {path} (empty proxy {empty}) -> {want}", got == want, str(got))
 
 
+# ---------------------------------------------------------------- make dev's router and README
+
+
+def local_target(router, path):
+    """The binary `cargo lambda watch`'s router (matchit syntax) sends `path` to: an exact
+    pattern first, else the catch-all (`/films/{*path}`) with the longest prefix."""
+    if path in router:
+        return router[path]
+    prefixes = [(pattern.split("{*")[0], binary) for pattern, binary in router.items() if "{*" in pattern]
+    matching = [(prefix, binary) for prefix, binary in prefixes if path.startswith(prefix) and len(path) > len(prefix)]
+    return max(matching, key=lambda m: len(m[0]))[1] if matching else None
+
+
+def check_local_router_and_readme(served):
+    """make dev serves every route at the function that serves it, with and without a trailing
+    slash; README's table of functions names every route of each API function."""
+    import tomllib
+    router = tomllib.loads((ROOT / "Cargo.toml").read_text())["workspace"]["metadata"]["lambda"]["watch"]["router"]
+    readme = (ROOT / "README.md").read_text()
+    for logical_id, paths in served.items():
+        binary = cfn.FUNCTIONS[logical_id]
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{binary}` |")), "")
+        for path, methods in paths.items():
+            for request in (instantiate(path), instantiate(path) + "/"):
+                target = local_target(router, request)
+                check(f"make dev routes {request} to {binary}", target == binary, str(target))
+            if logical_id != "DocsFunction":
+                check(f"README's table lists {path} under {binary}",
+                      f"{path}`" in row and all(method in row for method in methods), row[:80])
+
+
 def main():
     self_test()
     served = served_routes()
@@ -590,6 +621,7 @@ def main():
             section(mode, rendered)
     check_alarm_topic()
     check_rules_refuse()
+    check_local_router_and_readme(served)
     for failure in failures:
         print("FAIL", failure)
     print(f"template: {passed} passed, {len(failures)} failed")

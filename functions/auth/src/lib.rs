@@ -1,59 +1,50 @@
 //! The auth function: registration, sign-in and tokens, and users.
 //!
-//! | route | who |
-//! |---|---|
-//! | `POST /auth/register` | anyone |
-//! | `POST /auth/login` (OAuth2 password form or JSON) | anyone |
-//! | `POST /auth/refresh` | holder of a refresh token |
-//! | `POST /auth/logout` | holder of a refresh token |
-//! | `GET /users/me` | any signed-in user |
-//! | `POST /users/me/password` | any signed-in user |
-//! | `GET /users` | admin |
-//! | `PATCH /users/{id}` (deactivate, reactivate) | admin |
-//! | `PATCH /users/{id}/role` | admin |
+//! Its routes are declared once, in `routes()`; who may call each is said in its handler's
+//! documentation and in the OpenAPI document.
 
 mod sessions;
 mod throttle;
 mod users;
 
 use axum::Router;
-use axum::routing::{get, patch, post};
 use shared::AppState;
-use shared::openapi::Common;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// The function's part of the API description.
+/// The tags of the function's operations.
 #[derive(Debug, utoipa::OpenApi)]
 #[openapi(
-    paths(
-        users::register,
-        sessions::login,
-        sessions::refresh,
-        sessions::logout,
-        users::list,
-        users::me,
-        users::change_password,
-        users::change_account,
-        users::change_role,
-    ),
-    modifiers(&Common),
     tags(
         (name = "auth", description = "Registration, sign-in and tokens"),
         (name = "users", description = "Accounts and roles"),
     ),
 )]
-pub struct ApiDoc;
+struct ApiDoc;
+
+/// The function's routes with their OpenAPI description, declared once: its Router and its
+/// part of the document both come from here.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(users::register))
+        .routes(routes!(sessions::login))
+        .routes(routes!(sessions::refresh))
+        .routes(routes!(sessions::logout))
+        .routes(routes!(users::list))
+        .routes(routes!(users::me))
+        .routes(routes!(users::change_password))
+        .routes(routes!(users::change_account))
+        .routes(routes!(users::change_role))
+}
+
+/// The function's part of the API description.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    shared::openapi::document(routes())
+}
 
 /// The function's Router.
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
-        .route("/auth/register", post(users::register))
-        .route("/auth/login", post(sessions::login))
-        .route("/auth/refresh", post(sessions::refresh))
-        .route("/auth/logout", post(sessions::logout))
-        .route("/users", get(users::list))
-        .route("/users/me", get(users::me))
-        .route("/users/me/password", post(users::change_password))
-        .route("/users/{id}", patch(users::change_account))
-        .route("/users/{id}/role", patch(users::change_role));
+    let (routes, _) = routes().split_for_parts();
     shared::http::finish(routes, state)
 }

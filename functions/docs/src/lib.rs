@@ -18,7 +18,6 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use shared::{Error, Path};
-use utoipa::OpenApi as _;
 use utoipa::openapi::{InfoBuilder, OpenApi};
 use utoipa_swagger_ui::Config;
 
@@ -35,10 +34,10 @@ pub const OWN_ROUTES: &[(&str, &str)] = &[
 /// Each function's part of the API description, by binary name.
 pub fn documents() -> Vec<(&'static str, OpenApi)> {
     vec![
-        ("auth", auth::ApiDoc::openapi()),
-        ("films", films::ApiDoc::openapi()),
-        ("screenings", screenings::ApiDoc::openapi()),
-        ("reservations", reservations::ApiDoc::openapi()),
+        ("auth", auth::openapi()),
+        ("films", films::openapi()),
+        ("screenings", screenings::openapi()),
+        ("reservations", reservations::openapi()),
     ]
 }
 

@@ -1,57 +1,44 @@
 //! The films function: the catalogue of genres and films.
 //!
-//! | route | who |
-//! |---|---|
-//! | `GET /genres` (`?title=`), `GET /genres/{id}` | anyone |
-//! | `POST /genres`, `PATCH /genres/{id}`, `DELETE /genres/{id}` | admin |
-//! | `GET /films` (`?title=`, `?genre_id=`, `?age_rating=`), `GET /films/{id}` | anyone |
-//! | `POST /films`, `PATCH /films/{id}`, `DELETE /films/{id}` | admin |
+//! Its routes are declared once, in `routes()`; who may call each is said in its handler's
+//! documentation and in the OpenAPI document.
 
 mod films;
 mod genres;
 
 use axum::Router;
-use axum::routing::get;
 use shared::AppState;
-use shared::openapi::Common;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// The function's part of the API description.
+/// The tags of the function's operations.
 #[derive(Debug, utoipa::OpenApi)]
 #[openapi(
-    paths(
-        genres::list,
-        genres::create,
-        genres::get,
-        genres::update,
-        genres::delete,
-        films::list,
-        films::create,
-        films::get,
-        films::update,
-        films::delete,
-    ),
-    modifiers(&Common),
     tags(
         (name = "genres", description = "Film genres"),
         (name = "films", description = "The catalogue"),
     ),
 )]
-pub struct ApiDoc;
+struct ApiDoc;
+
+/// The function's routes with their OpenAPI description, declared once: its Router and its
+/// part of the document both come from here.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(genres::list, genres::create))
+        .routes(routes!(genres::get, genres::update, genres::delete))
+        .routes(routes!(films::list, films::create))
+        .routes(routes!(films::get, films::update, films::delete))
+}
+
+/// The function's part of the API description.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    shared::openapi::document(routes())
+}
 
 /// The function's Router.
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
-        .route("/genres", get(genres::list).post(genres::create))
-        .route(
-            "/genres/{id}",
-            get(genres::get)
-                .patch(genres::update)
-                .delete(genres::delete),
-        )
-        .route("/films", get(films::list).post(films::create))
-        .route(
-            "/films/{id}",
-            get(films::get).patch(films::update).delete(films::delete),
-        );
+    let (routes, _) = routes().split_for_parts();
     shared::http::finish(routes, state)
 }

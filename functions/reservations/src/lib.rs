@@ -1,11 +1,7 @@
 //! The reservations function: booking seats, which are never sold twice.
 //!
-//! | route | who |
-//! |---|---|
-//! | `POST /reservations` (`Idempotency-Key` header optional) | a user for themself; a cashier or admin for a user |
-//! | `GET /reservations` (`?user_id=`, `?screening_id=`, `?status=`) | a user sees their own; cashiers and admins all |
-//! | `GET /reservations/{id}` | the owner, a cashier or an admin |
-//! | `POST /reservations/{id}/cancel` | the owner, a cashier or an admin, before the screening starts |
+//! Its routes are declared once, in `routes()`; who may call each is said in its handler's
+//! documentation and in the OpenAPI document.
 
 mod booking;
 mod idempotency;
@@ -13,32 +9,34 @@ mod model;
 mod reservations;
 
 use axum::Router;
-use axum::routing::{get, post};
 use shared::AppState;
-use shared::openapi::Common;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// The function's part of the API description.
+/// The tags of the function's operations.
 #[derive(Debug, utoipa::OpenApi)]
 #[openapi(
-    paths(
-        reservations::list,
-        booking::create,
-        reservations::get,
-        reservations::cancel,
-    ),
-    modifiers(&Common),
     tags((name = "reservations", description = "Booking seats, all or nothing")),
 )]
-pub struct ApiDoc;
+struct ApiDoc;
+
+/// The function's routes with their OpenAPI description, declared once: its Router and its
+/// part of the document both come from here.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(reservations::list, booking::create))
+        .routes(routes!(reservations::get))
+        .routes(routes!(reservations::cancel))
+}
+
+/// The function's part of the API description.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    shared::openapi::document(routes())
+}
 
 /// The function's Router.
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
-        .route(
-            "/reservations",
-            get(reservations::list).post(booking::create),
-        )
-        .route("/reservations/{id}", get(reservations::get))
-        .route("/reservations/{id}/cancel", post(reservations::cancel));
+    let (routes, _) = routes().split_for_parts();
     shared::http::finish(routes, state)
 }

@@ -1,78 +1,53 @@
 //! The screenings function: halls, the schedule, tickets and seat maps.
 //!
-//! | route | who |
-//! |---|---|
-//! | `GET /halls`, `GET /halls/{id}` | anyone |
-//! | `POST /halls`, `PATCH /halls/{id}`, `DELETE /halls/{id}` | admin |
-//! | `GET /screenings` (`?film_id=`, `?hall_id=`, `?from=`, `?to=`), `GET /screenings/{id}` | anyone |
-//! | `GET /screenings/{id}/seats` (`?status=free\|reserved`) | anyone |
-//! | `POST /screenings`, `PATCH /screenings/{id}`, `DELETE /screenings/{id}` | admin |
-//! | `GET /tickets` (`?screening_id=`), `GET /tickets/{id}` | anyone |
-//! | `PATCH /tickets/{id}`, `DELETE /tickets/{id}` | admin |
+//! Its routes are declared once, in `routes()`; who may call each is said in its handler's
+//! documentation and in the OpenAPI document.
 
 mod halls;
 mod screenings;
 mod tickets;
 
 use axum::Router;
-use axum::routing::get;
 use shared::AppState;
-use shared::openapi::Common;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// The function's part of the API description.
+/// The tags of the function's operations.
 #[derive(Debug, utoipa::OpenApi)]
 #[openapi(
-    paths(
-        halls::list,
-        halls::create,
-        halls::get,
-        halls::update,
-        halls::delete,
-        screenings::list,
-        screenings::create,
-        screenings::get,
-        screenings::update,
-        screenings::delete,
-        tickets::seat_map,
-        tickets::list,
-        tickets::get,
-        tickets::update,
-        tickets::delete,
-    ),
-    modifiers(&Common),
     tags(
         (name = "halls", description = "Halls and their seat layouts"),
         (name = "screenings", description = "The schedule"),
         (name = "tickets", description = "Seats of screenings and their prices"),
     ),
 )]
-pub struct ApiDoc;
+struct ApiDoc;
+
+/// The function's routes with their OpenAPI description, declared once: its Router and its
+/// part of the document both come from here.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(halls::list, halls::create))
+        .routes(routes!(halls::get, halls::update, halls::delete))
+        .routes(routes!(screenings::list, screenings::create))
+        .routes(routes!(
+            screenings::get,
+            screenings::update,
+            screenings::delete
+        ))
+        .routes(routes!(tickets::seat_map))
+        .routes(routes!(tickets::list))
+        .routes(routes!(tickets::get, tickets::update, tickets::delete))
+}
+
+/// The function's part of the API description.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    shared::openapi::document(routes())
+}
 
 /// The function's Router.
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
-        .route("/halls", get(halls::list).post(halls::create))
-        .route(
-            "/halls/{id}",
-            get(halls::get).patch(halls::update).delete(halls::delete),
-        )
-        .route(
-            "/screenings",
-            get(screenings::list).post(screenings::create),
-        )
-        .route(
-            "/screenings/{id}",
-            get(screenings::get)
-                .patch(screenings::update)
-                .delete(screenings::delete),
-        )
-        .route("/screenings/{id}/seats", get(tickets::seat_map))
-        .route("/tickets", get(tickets::list))
-        .route(
-            "/tickets/{id}",
-            get(tickets::get)
-                .patch(tickets::update)
-                .delete(tickets::delete),
-        );
+    let (routes, _) = routes().split_for_parts();
     shared::http::finish(routes, state)
 }
