@@ -41,11 +41,14 @@ sqlx-cli:
 
 # ---------------------------------------------------------------- local development
 
+# The watch router starts each function with `cargo run --bin <name>`, which resolves
+# features for the whole workspace: `--workspace` here (and `--bin` for migrate) builds exactly
+# those artefacts, so nothing is compiled again when a function starts.
 .PHONY: dev
 dev: tools ## Run the whole API locally at http://127.0.0.1:9000 (migrates and creates a dev admin)
 	@url=$$(DATABASE_URL='$(DATABASE_URL)' scripts/dev-db.sh); \
 	echo "Building every function (one cargo invocation; each answers its first request without compiling)"; \
-	cargo build --bins $(addprefix -p ,$(FUNCTIONS)); \
+	cargo build --workspace --bins; \
 	$(MAKE) --no-print-directory migrate DATABASE_URL="$$url"; \
 	echo; \
 	echo "  Cinema API   http://127.0.0.1:$(DEV_PORT)"; \
@@ -60,7 +63,7 @@ dev: tools ## Run the whole API locally at http://127.0.0.1:9000 (migrates and c
 .PHONY: migrate
 migrate: ## Apply migrations to $DATABASE_URL and create the dev admin if no admin exists
 	DATABASE_URL='$(DATABASE_URL)' FIRST_ADMIN_USERNAME='$(DEV_ADMIN_USER)' FIRST_ADMIN_PASSWORD='$(DEV_ADMIN_PASSWORD)' \
-	  cargo run --quiet -p migrate
+	  cargo run --quiet --bin migrate
 
 # ---------------------------------------------------------------- tests
 
@@ -72,15 +75,24 @@ test: tools ## Everything CI runs: unit, router, contract, emulator, AWS fidelit
 	$(MAKE) --no-print-directory test-all TEST_DB_SERVER="$$server"
 
 .PHONY: test-all
-test-all: fmt-check clippy template-check sqlx-check browser-tools
-	@trap 'kill $$(cat target/moto.pid 2>/dev/null) 2>/dev/null || true' EXIT; \
-	mkdir -p target; \
+# The arm64 release build is the longest step and needs no database: it runs alongside the
+# static checks (formatting, clippy, the template, .sqlx), which are not timing-sensitive, and
+# is finished before the tests start, so that they run on a quiet machine.
+test-all: tools
+	@mkdir -p target; \
+	rm -f target/package.rc; \
+	setsid bash -c '$(MAKE) --no-print-directory package > target/package.log 2>&1; echo $$? > target/package.rc' & \
+	package=$$!; \
+	trap 'kill -- -$$package 2>/dev/null || true; kill $$(cat target/moto.pid 2>/dev/null) 2>/dev/null || true' EXIT; \
+	echo "== Lambda packages (release, arm64): building alongside the checks (target/package.log)"; \
+	$(MAKE) --no-print-directory fmt-check clippy template-check sqlx-check browser-tools; \
+	wait $$package || true; \
+	if [ "$$(cat target/package.rc 2>/dev/null)" != 0 ]; then tail -n 60 target/package.log; echo "FAIL make package"; exit 1; fi; \
+	grep -E '^ *Finished' target/package.log | tail -n 1; \
 	moto_server -H 127.0.0.1 -p $(EMULATOR_PORT) > target/moto.log 2>&1 & echo $$! > target/moto.pid; \
 	for _ in $$(seq 50); do curl -s -o /dev/null http://127.0.0.1:$(EMULATOR_PORT)/ && break; sleep 0.2; done; \
 	echo "== cargo test (a fresh database per test)"; \
 	$(EMULATOR_ENV) DATABASE_URL='$(TEST_DB_SERVER)/cinema_test' cargo test --workspace -- --include-ignored; \
-	echo "== Lambda packages (release, arm64)"; \
-	$(MAKE) --no-print-directory package; \
 	echo "== AWS fidelity: the packages under qemu in every deployment mode, and a password rotation"; \
 	$(MAKE) --no-print-directory aws-fidelity PG_SERVER='$(TEST_DB_SERVER)'; \
 	echo "== end to end"; \
@@ -99,7 +111,7 @@ browser-tools:
 e2e-run:
 	@psql '$(TEST_DB_SERVER)/postgres' -qc 'drop database if exists cinema_e2e' -c 'create database cinema_e2e'
 	@DATABASE_URL='$(TEST_DB_SERVER)/cinema_e2e' FIRST_ADMIN_USERNAME=e2e_admin FIRST_ADMIN_PASSWORD='E2e#Admin-Pass1' \
-	  BCRYPT_COST=10 cargo run --quiet -p migrate > target/e2e-migrate.json
+	  BCRYPT_COST=10 cargo run --quiet --bin migrate > target/e2e-migrate.json
 	@hostport=$${TEST_DB_SERVER#*@}; \
 	$(EMULATOR_ENV) DATABASE_HOST=$${hostport%:*} DATABASE_PORT=$${hostport#*:} DATABASE_NAME=cinema_e2e \
 	  ADMIN_USERNAME=e2e_admin ADMIN_PASSWORD='E2e#Admin-Pass1' E2E_LOG=target/e2e/watch.log \
