@@ -14,6 +14,7 @@ pub mod lambda;
 pub mod money;
 pub mod openapi;
 pub mod pagination;
+pub mod rules;
 #[cfg(feature = "test-util")]
 pub mod testing;
 pub mod users;

@@ -1,5 +1,6 @@
 //! Users as the API shows them, and the rules for the fields people choose themselves.
 
+use crate::rules;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -25,14 +26,19 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
+/// "must be 3 to 32 characters long".
+fn characters(bounds: rules::Bounds<usize>) -> String {
+    format!("must be {} to {} characters long", bounds.min, bounds.max)
+}
+
 /// bcrypt reads at most this many bytes of a password.
 pub const PASSWORD_MAX_BYTES: usize = 72;
 
 /// The problem with a username, if any: 3–32 ASCII letters, digits, `_`, `.`, `-`.
 pub fn username_problem(username: &str) -> Option<String> {
     let length = username.chars().count();
-    if !(3..=32).contains(&length) {
-        Some("must be 3 to 32 characters long".into())
+    if !rules::USERNAME.contains(&length) {
+        Some(characters(rules::USERNAME))
     } else if !username
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
@@ -48,8 +54,8 @@ pub fn username_problem(username: &str) -> Option<String> {
 /// characters.
 pub fn password_problem(password: &str) -> Option<String> {
     let length = password.chars().count();
-    if !(8..=64).contains(&length) {
-        Some("must be 8 to 64 characters long".into())
+    if !rules::PASSWORD.contains(&length) {
+        Some(characters(rules::PASSWORD))
     } else if password.len() > PASSWORD_MAX_BYTES {
         Some(format!(
             "must be at most {PASSWORD_MAX_BYTES} bytes in UTF-8"
@@ -85,8 +91,8 @@ pub fn full_name_problem(full_name: &str) -> Option<String> {
         previous = c;
         ok
     });
-    if !(2..=100).contains(&length) {
-        Some("must be 2 to 100 characters long".into())
+    if !rules::FULL_NAME.contains(&length) {
+        Some(characters(rules::FULL_NAME))
     } else if !allowed {
         Some("may contain only letters, spaces, '-' and '''".into())
     } else if full_name

@@ -295,3 +295,75 @@ async fn swagger_ui_is_served_from_the_function_itself() {
     let response = docs::router().oneshot(request).await.expect("response");
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
+
+#[tokio::test]
+async fn every_bound_the_document_states_is_the_one_the_validators_check() {
+    use shared::rules;
+    let document = document().await;
+    let schemas = &document["components"]["schemas"];
+    let length =
+        |b: rules::Bounds<usize>| [("minLength", b.min as i64), ("maxLength", b.max as i64)];
+    let range = |b: rules::Bounds<i64>| [("minimum", b.min), ("maximum", b.max)];
+    let expected: Vec<(&str, &str, Vec<(&str, i64)>)> = vec![
+        ("Registration", "username", length(rules::USERNAME).to_vec()),
+        ("Registration", "password", length(rules::PASSWORD).to_vec()),
+        (
+            "Registration",
+            "full_name",
+            length(rules::FULL_NAME).to_vec(),
+        ),
+        (
+            "PasswordChange",
+            "new_password",
+            length(rules::PASSWORD).to_vec(),
+        ),
+        ("GenreBody", "title", length(rules::GENRE_TITLE).to_vec()),
+        ("FilmBody", "title", length(rules::FILM_TITLE).to_vec()),
+        (
+            "FilmBody",
+            "description",
+            vec![("maxLength", rules::FILM_DESCRIPTION.max as i64)],
+        ),
+        (
+            "FilmBody",
+            "duration_minutes",
+            range(rules::FILM_DURATION_MINUTES).to_vec(),
+        ),
+        (
+            "FilmBody",
+            "release_year",
+            vec![("minimum", rules::FIRST_RELEASE_YEAR)],
+        ),
+        (
+            "FilmBody",
+            "genre_ids",
+            vec![("maxItems", rules::FILM_GENRES_MAX as i64)],
+        ),
+        ("HallBody", "name", length(rules::HALL_NAME).to_vec()),
+        ("HallBody", "rows", range(rules::HALL_LAYOUT).to_vec()),
+        (
+            "HallBody",
+            "seats_per_row",
+            range(rules::HALL_LAYOUT).to_vec(),
+        ),
+        (
+            "BookingBody",
+            "ticket_ids",
+            vec![
+                ("minItems", rules::BOOKING_SEATS.min as i64),
+                ("maxItems", rules::BOOKING_SEATS.max as i64),
+            ],
+        ),
+    ];
+    for (schema, field, bounds) in expected {
+        let property = &schemas[schema]["properties"][field];
+        assert!(property.is_object(), "{schema}.{field} is documented");
+        for (keyword, value) in bounds {
+            assert_eq!(
+                property[keyword].as_f64(),
+                Some(value as f64),
+                "{schema}.{field} {keyword} in the document"
+            );
+        }
+    }
+}

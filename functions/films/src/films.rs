@@ -11,14 +11,11 @@ use shared::openapi::{
 use shared::validate::{Checks, contains_pattern, multiline_text, trimmed_text};
 use shared::{
     Admin, AppState, Error, ErrorCode, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result,
-    ResultExt, constraints, http,
+    ResultExt, constraints, http, rules,
 };
 use sqlx::PgConnection;
 use sqlx::types::Json as Jsonb;
 use utoipa::{IntoParams, ToSchema};
-
-/// The most genres one film may have.
-const MAX_GENRES: usize = 20;
 
 /// A film with its genres.
 #[derive(Debug, Serialize, ToSchema)]
@@ -90,13 +87,15 @@ impl FilmBody {
             .check("title", creating && title.is_none(), REQUIRED)
             .add(
                 "title",
-                self.title.as_deref().and_then(|t| trimmed_text(t, 1, 200)),
+                self.title
+                    .as_deref()
+                    .and_then(|t| trimmed_text(t, rules::FILM_TITLE.min, rules::FILM_TITLE.max)),
             )
             .add(
                 "description",
-                self.description
-                    .as_deref()
-                    .and_then(|d| multiline_text(d, 0, 2000)),
+                self.description.as_deref().and_then(|d| {
+                    multiline_text(d, rules::FILM_DESCRIPTION.min, rules::FILM_DESCRIPTION.max)
+                }),
             )
             .check(
                 "age_rating",
@@ -111,8 +110,12 @@ impl FilmBody {
             .check(
                 "duration_minutes",
                 self.duration_minutes
-                    .is_some_and(|d| !(1..=600).contains(&d)),
-                "must be between 1 and 600",
+                    .is_some_and(|d| !rules::FILM_DURATION_MINUTES.contains(&d)),
+                &format!(
+                    "must be between {} and {}",
+                    rules::FILM_DURATION_MINUTES.min,
+                    rules::FILM_DURATION_MINUTES.max
+                ),
             )
             .check(
                 "release_year",
@@ -122,13 +125,20 @@ impl FilmBody {
             .add(
                 "release_year",
                 self.release_year
-                    .filter(|y| !(1888..=next_year).contains(y))
-                    .map(|_| format!("must be between 1888 and {next_year}")),
+                    .filter(|y| !(rules::FIRST_RELEASE_YEAR..=next_year).contains(y))
+                    .map(|_| {
+                        format!(
+                            "must be between {} and {next_year}",
+                            rules::FIRST_RELEASE_YEAR
+                        )
+                    }),
             )
             .check(
                 "genre_ids",
-                genre_ids.as_ref().is_some_and(|ids| ids.len() > MAX_GENRES),
-                "at most 20 genres",
+                genre_ids
+                    .as_ref()
+                    .is_some_and(|ids| ids.len() > rules::FILM_GENRES_MAX),
+                &format!("at most {} genres", rules::FILM_GENRES_MAX),
             );
         checks.finish()?;
         Ok(FilmChanges {

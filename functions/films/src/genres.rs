@@ -9,7 +9,7 @@ use shared::openapi::{
 use shared::validate::{Checks, contains_pattern, trimmed_text};
 use shared::{
     Admin, AppState, Error, ErrorCode, Json, MaybeAuthUser, Page, Paginated, Path, Query, Result,
-    ResultExt, constraints, http,
+    ResultExt, constraints, http, rules,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -48,7 +48,11 @@ fn parse_title(body: GenreBody) -> Result<String> {
     let title = raw.as_deref().map(shared::validate::name);
     Checks::new()
         .check("title", title.is_none(), "this field is required")
-        .add("title", raw.as_deref().and_then(|t| trimmed_text(t, 1, 50)))
+        .add(
+            "title",
+            raw.as_deref()
+                .and_then(|t| trimmed_text(t, rules::GENRE_TITLE.min, rules::GENRE_TITLE.max)),
+        )
         .finish()?;
     Ok(title.unwrap_or_default())
 }

@@ -12,15 +12,12 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use shared::openapi::{ErrorBody, JsonBody, SignedIn};
 use shared::validate::Checks;
-use shared::{AppState, AuthUser, Error, ErrorCode, Json, Result, Role, constraints};
+use shared::{AppState, AuthUser, Error, ErrorCode, Json, Result, Role, constraints, rules};
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
 use crate::idempotency::{self, Claim, Claimed};
 use crate::model::{Reservation, fetch};
-
-/// The most seats one reservation may hold.
-const MAX_SEATS: usize = 10;
 
 /// Seats to book, all of one screening.
 #[derive(Deserialize, ToSchema)]
@@ -48,13 +45,16 @@ impl Booking {
         Checks::new()
             .check(
                 "ticket_ids",
-                ids.is_empty(),
+                ids.len() < rules::BOOKING_SEATS.min,
                 "at least one ticket is required",
             )
             .check(
                 "ticket_ids",
-                ids.len() > MAX_SEATS,
-                "at most 10 tickets per reservation",
+                ids.len() > rules::BOOKING_SEATS.max,
+                &format!(
+                    "at most {} tickets per reservation",
+                    rules::BOOKING_SEATS.max
+                ),
             )
             .check(
                 "ticket_ids",

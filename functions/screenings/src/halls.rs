@@ -11,7 +11,7 @@ use shared::openapi::{
 use shared::validate::{Checks, trimmed_text};
 use shared::{
     Admin, AppState, Error, ErrorCode, Json, MaybeAuthUser, Page, Paginated, Path, Result,
-    ResultExt, constraints, http,
+    ResultExt, constraints, http, rules,
 };
 use utoipa::ToSchema;
 
@@ -67,12 +67,14 @@ impl HallBody {
         const REQUIRED: &str = "this field is required";
         let name = self.name.as_deref().map(shared::validate::name);
         let surcharge = self.surcharge_percent.map(|a| a.0);
-        let layout = |value: Option<i64>| value.is_some_and(|v| !(1..=100).contains(&v));
+        let layout = |value: Option<i64>| value.is_some_and(|v| !rules::HALL_LAYOUT.contains(&v));
         Checks::new()
             .check("name", creating && name.is_none(), REQUIRED)
             .add(
                 "name",
-                self.name.as_deref().and_then(|n| trimmed_text(n, 1, 100)),
+                self.name
+                    .as_deref()
+                    .and_then(|n| trimmed_text(n, rules::HALL_NAME.min, rules::HALL_NAME.max)),
             )
             .check("kind", creating && self.kind.is_none(), REQUIRED)
             .check(
