@@ -1,7 +1,7 @@
 //! The baseline of the per-request benchmark: bare axum + sqlx handlers, each running the
 //! same single SQL statement as the API route it stands for, and nothing else: no
-//! authentication, no validation, no error mapping, no middleware. The statements are
-//! copies of the ones the functions run; keep them in step when those change.
+//! authentication, no validation, no error mapping, no middleware. The statements are the
+//! functions' own: the same `sql/*.sql` files their `sqlx::query_file!` calls compile.
 //!
 //! | route | statement of |
 //! |---|---|
@@ -39,84 +39,40 @@ fn failed(error: sqlx::Error) -> (StatusCode, String) {
     (StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
 }
 
-const FILM: &str = r#"select f.id, f.title, f.description, f.age_rating,
-          f.duration_minutes, f.release_year,
-          coalesce((select json_agg(json_build_object('id', g.id, 'title', g.title) order by lower(g.title), g.id)
-                    from film_genres fg join genres g on g.id = fg.genre_id
-                    where fg.film_id = f.id), '[]') as genres
-   from films f where f.id = $1"#;
+// The very statements the functions run (their `sqlx::query_file!` files).
+const FILM: &str = include_str!("../../functions/films/sql/film.sql");
+const FILMS: &str = include_str!("../../functions/films/sql/films.sql");
+const SEATS: &str = include_str!("../../functions/screenings/sql/seat_map.sql");
+const BOOK: &str = include_str!("../../functions/reservations/sql/book.sql");
 
-const FILMS: &str = r#"with matching as (
-       select f.* from films f
-       where ($1::text is null or f.title ilike $1)
-         and ($2::bigint is null or exists (select 1 from film_genres fg where fg.film_id = f.id and fg.genre_id = $2))
-         and ($3::age_rating is null or f.age_rating = $3)
-   )
-   select t.total, f.id, f.title, f.description,
-          f.age_rating, f.duration_minutes,
-          f.release_year, f.genres
-   from (select count(*) as total from matching) t
-   left join lateral (
-       select m.*,
-              coalesce((select json_agg(json_build_object('id', g.id, 'title', g.title) order by lower(g.title), g.id)
-                        from film_genres fg join genres g on g.id = fg.genre_id
-                        where fg.film_id = m.id), '[]') as genres
-       from matching m
-       order by lower(m.title), m.id
-       limit $4 offset $5
-   ) f on true"#;
-
-const SEATS: &str = r#"select td.ticket_id, td.row_number, td.seat_number, td.price, td.reserved
-   from screenings s
-   left join ticket_details td on td.screening_id = s.id and ($2::boolean is null or td.reserved = $2)
-   where s.id = $1
-   order by td.row_number, td.seat_number"#;
-
-const BOOK: &str = r#"with wanted as (select unnest($3::bigint[]) as id),
-        seats as (
-            select t.id, t.screening_id, t.row_number, t.seat_number, s.starts_at,
-                   seat_price(coalesce(t.base_price, s.base_price), h.surcharge_percent) as price
-            from tickets t
-            join screenings s on s.id = t.screening_id
-            join halls h on h.id = s.hall_id
-            where t.id = any($3)
-        ),
-        checks as (
-            select array(select w.id from wanted w where not exists (select 1 from seats where seats.id = w.id)
-                         order by w.id) as unknown,
-                   (select count(distinct screening_id) from seats) as screenings,
-                   (select role from users where id = $1) as customer_role,
-                   coalesce((select bool_or(starts_at <= now()) from seats), false) as started,
-                   array(select ri.ticket_id from reservation_items ri
-                         where ri.ticket_id = any($3) and ri.active order by 1) as taken
-        ),
-        reservation as (
-            insert into reservations (user_id, booked_by, screening_id, total_price)
-            select $1, $2, (select min(screening_id) from seats), (select sum(price) from seats)
-            from checks
-            where cardinality(unknown) = 0 and screenings = 1 and customer_role = 'user'
-              and not started and cardinality(taken) = 0
-            returning id
-        ),
-        items as (
-            insert into reservation_items (reservation_id, ticket_id, row_number, seat_number, price)
-            select reservation.id, seats.id, seats.row_number, seats.seat_number, seats.price
-            from reservation, seats
-            order by seats.id
-        )
-   select (select id from reservation) as reservation_id
-   from checks"#;
+/// A column by its field's name: the statements name their columns the way `sqlx::query_file!`
+/// reads them (`"id?"`, `"age_rating: AgeRating"`), which is the field's name and a suffix.
+fn column<'r, T>(row: &'r sqlx::postgres::PgRow, field: &str) -> Result<T, sqlx::Error>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    use sqlx::Column as _;
+    let name = row
+        .columns()
+        .iter()
+        .map(|column| column.name())
+        .find(|name| {
+            name.strip_prefix(field)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['?', '!', ':']))
+        })
+        .ok_or_else(|| sqlx::Error::ColumnNotFound(field.to_owned()))?;
+    row.try_get(name)
+}
 
 fn film(row: &sqlx::postgres::PgRow) -> Result<Value, sqlx::Error> {
     Ok(json!({
-        "id": row.try_get::<i64, _>("id")?,
-        "title": row.try_get::<String, _>("title")?,
-        "description": row.try_get::<String, _>("description")?,
-        // An enum: its binary form is its label.
-        "age_rating": row.try_get_unchecked::<String, _>("age_rating")?,
-        "duration_minutes": row.try_get::<i32, _>("duration_minutes")?,
-        "release_year": row.try_get::<i32, _>("release_year")?,
-        "genres": row.try_get::<Jsonb<Value>, _>("genres")?.0,
+        "id": column::<i64>(row, "id")?,
+        "title": column::<String>(row, "title")?,
+        "description": column::<String>(row, "description")?,
+        "age_rating": column::<shared::films::AgeRating>(row, "age_rating")?,
+        "duration_minutes": column::<i32>(row, "duration_minutes")?,
+        "release_year": column::<i32>(row, "release_year")?,
+        "genres": column::<Jsonb<Value>>(row, "genres")?.0,
     }))
 }
 
@@ -148,16 +104,12 @@ async fn list_films(State(bare): State<Bare>, Query(page): Query<PageQuery>) -> 
         .await
         .map_err(failed)?;
     let total = match rows.first() {
-        Some(row) => row.try_get::<i64, _>("total").map_err(failed)?,
+        Some(row) => column::<i64>(row, "total").map_err(failed)?,
         None => 0,
     };
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
-        if row
-            .try_get::<Option<i64>, _>("id")
-            .map_err(failed)?
-            .is_some()
-        {
+        if column::<Option<i64>>(row, "id").map_err(failed)?.is_some() {
             items.push(film(row).map_err(failed)?);
         }
     }
@@ -178,15 +130,15 @@ async fn seat_map(State(bare): State<Bare>, Path(id): Path<i64>) -> Answer {
     }
     let mut seats = Vec::with_capacity(rows.len());
     for row in &rows {
-        let Some(ticket_id) = row.try_get::<Option<i64>, _>("ticket_id").map_err(failed)? else {
+        let Some(ticket_id) = column::<Option<i64>>(row, "ticket_id").map_err(failed)? else {
             continue;
         };
-        let reserved: bool = row.try_get("reserved").map_err(failed)?;
+        let reserved: bool = column(row, "reserved").map_err(failed)?;
         seats.push(json!({
             "ticket_id": ticket_id,
-            "row": row.try_get::<i32, _>("row_number").map_err(failed)?,
-            "seat": row.try_get::<i32, _>("seat_number").map_err(failed)?,
-            "price": row.try_get::<Decimal, _>("price").map_err(failed)?.to_string(),
+            "row": column::<i32>(row, "row").map_err(failed)?,
+            "seat": column::<i32>(row, "seat").map_err(failed)?,
+            "price": column::<Decimal>(row, "price").map_err(failed)?.to_string(),
             "status": if reserved { "reserved" } else { "free" },
         }));
     }
@@ -203,13 +155,12 @@ async fn book(State(bare): State<Bare>, Json(booking): Json<Booking>) -> Answer 
         .bind(bare.user_id)
         .bind(bare.user_id)
         .bind(&booking.ticket_ids)
+        // Booked by the customer themself: no staff claim.
+        .bind(false)
         .fetch_one(&bare.db)
         .await
         .map_err(failed)?;
-    match row
-        .try_get::<Option<i64>, _>("reservation_id")
-        .map_err(failed)?
-    {
+    match column::<Option<i64>>(&row, "reservation_id").map_err(failed)? {
         Some(id) => Ok(Json(json!({"id": id}))),
         None => Err((StatusCode::CONFLICT, String::new())),
     }

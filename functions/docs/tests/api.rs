@@ -304,7 +304,9 @@ async fn every_bound_the_document_states_is_the_one_the_validators_check() {
     let length =
         |b: rules::Bounds<usize>| [("minLength", b.min as i64), ("maxLength", b.max as i64)];
     let range = |b: rules::Bounds<i64>| [("minimum", b.min), ("maximum", b.max)];
-    let expected: Vec<(&str, &str, Vec<(&str, i64)>)> = vec![
+    // (schema, property, [(keyword, bound)])
+    type Bound<'a> = (&'a str, i64);
+    let expected: Vec<(&str, &str, Vec<Bound>)> = vec![
         ("Registration", "username", length(rules::USERNAME).to_vec()),
         ("Registration", "password", length(rules::PASSWORD).to_vec()),
         (

@@ -81,18 +81,9 @@ pub(crate) async fn seat_map(
     Query(filter): Query<SeatFilter>,
 ) -> Result<Json<Vec<Seat>>> {
     let reserved = filter.status.map(|status| status == SeatStatus::Reserved);
-    let rows = sqlx::query!(
-        r#"select td.ticket_id as "ticket_id?", td.row_number as "row?", td.seat_number as "seat?",
-                  td.price as "price?", td.reserved as "reserved?"
-           from screenings s
-           left join ticket_details td on td.screening_id = s.id and ($2::boolean is null or td.reserved = $2)
-           where s.id = $1
-           order by td.row_number, td.seat_number"#,
-        id,
-        reserved,
-    )
-    .fetch_all(&state.db)
-    .await?;
+    let rows = sqlx::query_file!("sql/seat_map.sql", id, reserved,)
+        .fetch_all(&state.db)
+        .await?;
     if rows.is_empty() {
         return Err(Error::NotFound("screening"));
     }
