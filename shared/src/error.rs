@@ -371,6 +371,15 @@ fn password_rejected(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("28P01"))
 }
 
+/// The name of the constraint (or unique index) `error` violated, if it is such a violation;
+/// the names the handlers map are in [`crate::constraints`].
+pub fn violated(error: &sqlx::Error) -> Option<&str> {
+    match error {
+        sqlx::Error::Database(db) => db.constraint(),
+        _ => None,
+    }
+}
+
 /// Maps a violated, named database constraint to an API error at the call site.
 pub trait ResultExt<T> {
     /// If the error is a violation of `constraint`, turn it into `map(..)`'s error;
@@ -380,9 +389,12 @@ pub trait ResultExt<T> {
 
 impl<T> ResultExt<T> for std::result::Result<T, sqlx::Error> {
     fn on_constraint(self, constraint: &str, map: impl FnOnce() -> Error) -> Result<T> {
-        self.map_err(|error| match &error {
-            sqlx::Error::Database(db) if db.constraint() == Some(constraint) => map(),
-            _ => error.into(),
+        self.map_err(|error| {
+            if violated(&error) == Some(constraint) {
+                map()
+            } else {
+                error.into()
+            }
         })
     }
 }

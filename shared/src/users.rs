@@ -1,6 +1,7 @@
 //! Users as the API shows them, and the rules for the fields people choose themselves.
 
 use crate::rules;
+use crate::validate::length_problem;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -26,19 +27,14 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-/// "must be 3 to 32 characters long".
-fn characters(bounds: rules::Bounds<usize>) -> String {
-    format!("must be {} to {} characters long", bounds.min, bounds.max)
-}
-
 /// bcrypt reads at most this many bytes of a password.
 pub const PASSWORD_MAX_BYTES: usize = 72;
 
 /// The problem with a username, if any: 3–32 ASCII letters, digits, `_`, `.`, `-`.
 pub fn username_problem(username: &str) -> Option<String> {
     let length = username.chars().count();
-    if !rules::USERNAME.contains(&length) {
-        Some(characters(rules::USERNAME))
+    if let Some(problem) = length_problem(length, rules::USERNAME) {
+        Some(problem)
     } else if !username
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
@@ -54,8 +50,8 @@ pub fn username_problem(username: &str) -> Option<String> {
 /// characters.
 pub fn password_problem(password: &str) -> Option<String> {
     let length = password.chars().count();
-    if !rules::PASSWORD.contains(&length) {
-        Some(characters(rules::PASSWORD))
+    if let Some(problem) = length_problem(length, rules::PASSWORD) {
+        Some(problem)
     } else if password.len() > PASSWORD_MAX_BYTES {
         Some(format!(
             "must be at most {PASSWORD_MAX_BYTES} bytes in UTF-8"
@@ -91,8 +87,8 @@ pub fn full_name_problem(full_name: &str) -> Option<String> {
         previous = c;
         ok
     });
-    if !rules::FULL_NAME.contains(&length) {
-        Some(characters(rules::FULL_NAME))
+    if let Some(problem) = length_problem(length, rules::FULL_NAME) {
+        Some(problem)
     } else if !allowed {
         Some("may contain only letters, spaces, '-' and '''".into())
     } else if full_name

@@ -1,6 +1,8 @@
 //! Field checks shared by request bodies: each returns the problem, if any, so a handler
 //! can collect every bad field before answering.
 
+use std::ops::RangeInclusive;
+
 use unicode_normalization::UnicodeNormalization as _;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
 
@@ -44,19 +46,24 @@ impl Checks {
 
 /// Checks a text's length in characters and refuses control characters (a NUL byte cannot
 /// even be stored in PostgreSQL text).
-pub fn text(value: &str, min: usize, max: usize) -> Option<String> {
-    let length = value.chars().count();
+pub fn text(value: &str, bounds: RangeInclusive<usize>) -> Option<String> {
     if value.chars().any(char::is_control) {
         Some("must not contain control characters".into())
-    } else if length < min || length > max {
-        Some(if min == max {
+    } else {
+        length_problem(value.chars().count(), bounds)
+    }
+}
+
+/// "must be 3 to 32 characters long" when `length` is outside `bounds`.
+pub fn length_problem(length: usize, bounds: RangeInclusive<usize>) -> Option<String> {
+    let (min, max) = (*bounds.start(), *bounds.end());
+    (!bounds.contains(&length)).then(|| {
+        if min == max {
             format!("must be {min} characters long")
         } else {
             format!("must be {min} to {max} characters long")
-        })
-    } else {
-        None
-    }
+        }
+    })
 }
 
 /// A name or title as it is checked, stored and compared: trimmed and in Unicode NFC, so
@@ -77,20 +84,24 @@ pub fn is_invisible(c: char) -> bool {
 }
 
 /// A title or name: [`text`] on its [`name`] form, no invisible characters, and at most
-/// `max` characters as sent, so that the documented `maxLength` holds for the request.
-pub fn trimmed_text(value: &str, min: usize, max: usize) -> Option<String> {
+/// `bounds`' maximum of characters as sent, so that the documented `maxLength` holds for the
+/// request.
+pub fn trimmed_text(value: &str, bounds: RangeInclusive<usize>) -> Option<String> {
     if value.chars().any(is_invisible) {
         return Some(
             "must not contain invisible characters (zero-width or direction marks)".into(),
         );
     }
-    text(&name(value), min, max).or_else(|| {
-        (value.chars().count() > max).then(|| format!("must be {min} to {max} characters long"))
+    let sent = value.chars().count();
+    text(&name(value), bounds.clone()).or_else(|| {
+        (sent > *bounds.end())
+            .then(|| length_problem(sent, bounds))
+            .flatten()
     })
 }
 
 /// Like [`text`], but line breaks and tabs are allowed (descriptions, notes).
-pub fn multiline_text(value: &str, min: usize, max: usize) -> Option<String> {
+pub fn multiline_text(value: &str, bounds: RangeInclusive<usize>) -> Option<String> {
     let flattened: String = value
         .chars()
         .map(|c| {
@@ -101,7 +112,7 @@ pub fn multiline_text(value: &str, min: usize, max: usize) -> Option<String> {
             }
         })
         .collect();
-    text(&flattened, min, max)
+    text(&flattened, bounds)
 }
 
 /// An `ILIKE` pattern matching any text that contains `needle`, with `%`, `_` and `\` in the
@@ -125,30 +136,30 @@ mod tests {
 
     #[test]
     fn text_checks_length_in_characters_and_refuses_control_characters() {
-        assert_eq!(text("ab", 1, 2), None);
-        assert_eq!(text("éé", 1, 2), None);
-        assert!(text("", 1, 2).is_some());
-        assert!(text("abc", 1, 2).is_some());
-        assert!(text("a\0", 1, 5).is_some());
-        assert!(text("a\nb", 1, 5).is_some());
+        assert_eq!(text("ab", 1..=2), None);
+        assert_eq!(text("éé", 1..=2), None);
+        assert!(text("", 1..=2).is_some());
+        assert!(text("abc", 1..=2).is_some());
+        assert!(text("a\0", 1..=5).is_some());
+        assert!(text("a\nb", 1..=5).is_some());
     }
 
     #[test]
     fn trimmed_text_counts_the_trimmed_value_but_never_more_than_sent() {
-        assert_eq!(trimmed_text(" ab ", 1, 4), None);
-        assert!(trimmed_text("   ", 1, 4).is_some());
-        assert!(trimmed_text("ab   ", 1, 4).is_some(), "5 characters sent");
-        assert!(trimmed_text(" ab ", 1, 2).is_some(), "4 characters sent");
-        assert!(trimmed_text("a\u{0}", 1, 4).is_some());
+        assert_eq!(trimmed_text(" ab ", 1..=4), None);
+        assert!(trimmed_text("   ", 1..=4).is_some());
+        assert!(trimmed_text("ab   ", 1..=4).is_some(), "5 characters sent");
+        assert!(trimmed_text(" ab ", 1..=2).is_some(), "4 characters sent");
+        assert!(trimmed_text("a\u{0}", 1..=4).is_some());
     }
 
     #[test]
     fn names_are_nfc_and_refuse_invisible_characters() {
         let decomposed = "Cafe\u{301}";
         assert_eq!(name(&format!("  {decomposed} ")), "Caf\u{e9}");
-        assert_eq!(trimmed_text("Cafe\u{301}", 1, 5), None);
+        assert_eq!(trimmed_text("Cafe\u{301}", 1..=5), None);
         assert!(
-            trimmed_text(&name(decomposed), 1, 4).is_none(),
+            trimmed_text(&name(decomposed), 1..=4).is_none(),
             "4 characters once composed"
         );
         for invisible in [
@@ -160,15 +171,15 @@ mod tests {
             "\u{FEFF}Star Wars", // byte-order mark
             "Star\u{3164}Wars",  // Hangul filler
         ] {
-            assert!(trimmed_text(invisible, 1, 50).is_some(), "{invisible:?}");
+            assert!(trimmed_text(invisible, 1..=50).is_some(), "{invisible:?}");
         }
-        assert_eq!(trimmed_text("Amélie — 2001", 1, 50), None);
+        assert_eq!(trimmed_text("Amélie — 2001", 1..=50), None);
     }
 
     #[test]
     fn multiline_text_allows_line_breaks_only() {
-        assert_eq!(multiline_text("a\nb\tc", 1, 10), None);
-        assert!(multiline_text("a\0b", 1, 10).is_some());
+        assert_eq!(multiline_text("a\nb\tc", 1..=10), None);
+        assert!(multiline_text("a\0b", 1..=10).is_some());
     }
 
     #[test]

@@ -299,11 +299,16 @@ async fn swagger_ui_is_served_from_the_function_itself() {
 #[tokio::test]
 async fn every_bound_the_document_states_is_the_one_the_validators_check() {
     use shared::rules;
+    use std::ops::RangeInclusive;
     let document = document().await;
     let schemas = &document["components"]["schemas"];
-    let length =
-        |b: rules::Bounds<usize>| [("minLength", b.min as i64), ("maxLength", b.max as i64)];
-    let range = |b: rules::Bounds<i64>| [("minimum", b.min), ("maximum", b.max)];
+    let length = |b: RangeInclusive<usize>| {
+        [
+            ("minLength", *b.start() as i64),
+            ("maxLength", *b.end() as i64),
+        ]
+    };
+    let range = |b: RangeInclusive<i64>| [("minimum", *b.start()), ("maximum", *b.end())];
     // (schema, property, [(keyword, bound)])
     type Bound<'a> = (&'a str, i64);
     let expected: Vec<(&str, &str, Vec<Bound>)> = vec![
@@ -324,7 +329,7 @@ async fn every_bound_the_document_states_is_the_one_the_validators_check() {
         (
             "FilmBody",
             "description",
-            vec![("maxLength", rules::FILM_DESCRIPTION.max as i64)],
+            vec![("maxLength", *rules::FILM_DESCRIPTION.end() as i64)],
         ),
         (
             "FilmBody",
@@ -352,8 +357,8 @@ async fn every_bound_the_document_states_is_the_one_the_validators_check() {
             "BookingBody",
             "ticket_ids",
             vec![
-                ("minItems", rules::BOOKING_SEATS.min as i64),
-                ("maxItems", rules::BOOKING_SEATS.max as i64),
+                ("minItems", *rules::BOOKING_SEATS.start() as i64),
+                ("maxItems", *rules::BOOKING_SEATS.end() as i64),
             ],
         ),
     ];

@@ -89,13 +89,13 @@ impl FilmBody {
                 "title",
                 self.title
                     .as_deref()
-                    .and_then(|t| trimmed_text(t, rules::FILM_TITLE.min, rules::FILM_TITLE.max)),
+                    .and_then(|t| trimmed_text(t, rules::FILM_TITLE)),
             )
             .add(
                 "description",
-                self.description.as_deref().and_then(|d| {
-                    multiline_text(d, rules::FILM_DESCRIPTION.min, rules::FILM_DESCRIPTION.max)
-                }),
+                self.description
+                    .as_deref()
+                    .and_then(|d| multiline_text(d, rules::FILM_DESCRIPTION)),
             )
             .check(
                 "age_rating",
@@ -113,8 +113,8 @@ impl FilmBody {
                     .is_some_and(|d| !rules::FILM_DURATION_MINUTES.contains(&d)),
                 &format!(
                     "must be between {} and {}",
-                    rules::FILM_DURATION_MINUTES.min,
-                    rules::FILM_DURATION_MINUTES.max
+                    rules::FILM_DURATION_MINUTES.start(),
+                    rules::FILM_DURATION_MINUTES.end()
                 ),
             )
             .check(

@@ -51,7 +51,7 @@ fn parse_title(body: GenreBody) -> Result<String> {
         .add(
             "title",
             raw.as_deref()
-                .and_then(|t| trimmed_text(t, rules::GENRE_TITLE.min, rules::GENRE_TITLE.max)),
+                .and_then(|t| trimmed_text(t, rules::GENRE_TITLE)),
         )
         .finish()?;
     Ok(title.unwrap_or_default())

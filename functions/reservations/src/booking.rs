@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use shared::error::violated;
 use shared::openapi::{ErrorBody, JsonBody, SignedIn};
 use shared::validate::Checks;
 use shared::{AppState, AuthUser, Error, ErrorCode, Json, Result, Role, constraints, rules};
@@ -45,15 +46,15 @@ impl Booking {
         Checks::new()
             .check(
                 "ticket_ids",
-                ids.len() < rules::BOOKING_SEATS.min,
+                ids.len() < *rules::BOOKING_SEATS.start(),
                 "at least one ticket is required",
             )
             .check(
                 "ticket_ids",
-                ids.len() > rules::BOOKING_SEATS.max,
+                ids.len() > *rules::BOOKING_SEATS.end(),
                 &format!(
                     "at most {} tickets per reservation",
-                    rules::BOOKING_SEATS.max
+                    rules::BOOKING_SEATS.end()
                 ),
             )
             .check(
@@ -97,21 +98,18 @@ async fn book(db: &mut PgConnection, pool: &PgPool, booking: &Booking) -> Result
         Ok(outcome) => outcome,
         // Lost a race for a seat: another booking committed it between our check and insert
         // (or, booking overlapping seats, the database broke a deadlock between the two).
-        Err(sqlx::Error::Database(e))
-            if e.constraint() == Some(constraints::RESERVATION_ITEMS_ACTIVE_TICKET)
-                || e.code().as_deref() == Some("40P01") =>
+        Err(e)
+            if violated(&e) == Some(constraints::RESERVATION_ITEMS_ACTIVE_TICKET)
+                || matches!(&e, sqlx::Error::Database(db) if db.code().as_deref() == Some("40P01")) =>
         {
             return Err(seats_taken(taken_now(&booking.ticket_ids, pool).await?));
         }
         // A seat withdrawn, or its screening deleted, while this booking was being made.
-        Err(sqlx::Error::Database(e))
-            if e.constraint().is_some_and(|name| {
-                [
-                    constraints::RESERVATION_ITEMS_TICKET,
-                    constraints::RESERVATIONS_SCREENING,
-                ]
-                .contains(&name)
-            }) =>
+        Err(e)
+            if matches!(
+                violated(&e),
+                Some(constraints::RESERVATION_ITEMS_TICKET | constraints::RESERVATIONS_SCREENING)
+            ) =>
         {
             return Err(Error::invalid(
                 "ticket_ids",

@@ -74,7 +74,7 @@ impl HallBody {
                 "name",
                 self.name
                     .as_deref()
-                    .and_then(|n| trimmed_text(n, rules::HALL_NAME.min, rules::HALL_NAME.max)),
+                    .and_then(|n| trimmed_text(n, rules::HALL_NAME)),
             )
             .check("kind", creating && self.kind.is_none(), REQUIRED)
             .check(

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use shared::error::violated;
 use shared::films::AgeRating;
 use shared::money::{Amount, price_problem};
 use shared::validate::Checks;
@@ -322,10 +323,10 @@ pub(crate) async fn create(
     )
     .fetch_one(&mut *tx)
     .await
-    .map_err(|error| match &error {
-        sqlx::Error::Database(db) if db.constraint() == Some(constraints::SCREENINGS_NO_OVERLAP) => overlap(),
+    .map_err(|error| match violated(&error) {
+        Some(constraints::SCREENINGS_NO_OVERLAP) => overlap(),
         // The film was deleted while this screening was being scheduled.
-        sqlx::Error::Database(db) if db.constraint() == Some(constraints::SCREENINGS_FILM) => {
+        Some(constraints::SCREENINGS_FILM) => {
             Error::invalid("film_id", "no such film")
         }
         _ => error.into(),
