@@ -30,6 +30,9 @@ from processes import free_port, stop_group  # noqa: E402
 PORT = int(os.environ.get("E2E_PORT") or free_port())
 BASE = f"http://127.0.0.1:{PORT}"
 LOG = os.environ.get("E2E_LOG", "target/e2e/watch.log")
+# The document the flow fetched and checked; Schemathesis reads it from here, so that each of
+# its runs does not depend on one more request.
+DOCUMENT = os.path.join(os.path.dirname(LOG), "openapi.json")
 checks = 0
 last_headers = {}
 
@@ -117,6 +120,8 @@ def flow():
     sensitive = []
     document = expect("the OpenAPI document", *call("GET", "/openapi.json"), 200)
     assert document["openapi"] == "3.1.0" and "/reservations" in document["paths"], document.keys()
+    with open(DOCUMENT, "w", encoding="utf-8") as handle:
+        json.dump(document, handle)
     password = "E2e#" + secrets.token_hex(8)
     sensitive.append(password)
     username = "e2e_" + secrets.token_hex(4)
@@ -277,7 +282,7 @@ def main():
         if os.environ.get("E2E_BROWSER", "1") == "1":
             browser()
         if os.environ.get("E2E_FUZZ", "1") == "1":
-            fuzz.run(BASE, fuzz_tokens(sensitive), "target/fuzz")
+            fuzz.run(BASE, DOCUMENT, fuzz_tokens(sensitive), "target/fuzz", LOG)
             checks += 1
     finally:
         stop_group(watch, seconds=30)

@@ -50,15 +50,37 @@ def requests_per_function(har_path):
     return counts
 
 
-def run(base, tokens, out_dir):
-    """Runs Schemathesis once per (role, token); returns requests per function."""
+def explain_failure(report_dir, log_path):
+    """What a failed run leaves to go on: the 5xx answers it recorded and the API's errors."""
+    try:
+        with open(os.path.join(report_dir, "requests.har"), encoding="utf-8") as handle:
+            entries = json.load(handle)["log"]["entries"]
+    except (OSError, ValueError, KeyError):
+        entries = []
+    for entry in [e for e in entries if e["response"]["status"] >= 500][:5]:
+        text = entry["response"].get("content", {}).get("text", "")
+        print(f"  {entry['startedDateTime']} {entry['request']['method']} {entry['request']['url']}"
+              f" -> {entry['response']['status']}: {text[:500]}")
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as handle:
+            errors = [line.rstrip() for line in handle if "ERROR" in line or "panicked" in line]
+    except OSError:
+        errors = []
+    print(f"  the last of {len(errors)} error lines of {log_path}:")
+    for line in errors[-30:]:
+        print(f"  | {line[:400]}")
+
+
+def run(base, document, tokens, out_dir, log_path):
+    """Runs Schemathesis once per (role, token) on the OpenAPI document at `document` (a
+    file), against the API at `base`; returns requests per function."""
     total = dict.fromkeys(FUNCTIONS, 0)
     out_dir = os.path.abspath(out_dir)
     st = os.path.join(os.path.dirname(sys.executable), "st")
     for role, token in tokens:
         report_dir = os.path.join(out_dir, role)
         command = [
-            st, "run", f"{base}/openapi.json", "--url", base,
+            st, "run", os.path.abspath(document), "--url", base,
             "--header", f"Authorization: Bearer {token}",
             "--checks", "all", "--exclude-checks", EXCLUDED_CHECKS,
             "--phases", "examples,coverage,fuzzing,stateful",
@@ -77,6 +99,7 @@ def run(base, tokens, out_dir):
         finished = subprocess.run(command, cwd=os.path.dirname(os.path.abspath(__file__)), env={
             **os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": "fuzz_hooks"})
         if finished.returncode != 0:
+            explain_failure(report_dir, log_path)
             sys.exit(f"FAIL schemathesis as {role} (exit {finished.returncode}); reports in {report_dir}")
         for function, count in requests_per_function(os.path.join(report_dir, "requests.har")).items():
             total[function] += count
