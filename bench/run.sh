@@ -5,8 +5,8 @@
 # exercised in seconds without measuring anything.
 #
 # Needs: make tools (cargo-lambda, zig, moto), wrk, zip, a PostgreSQL server at PG_SERVER.
-# Uses the databases cinema_bench, cinema_bench_requests, cinema_bench_sql and
-# cinema_coldstart, and ports 7101-7120, 5015 and 9300.
+# Uses the databases cinema_bench, cinema_bench_requests, cinema_bench_sql, cinema_coldstart
+# and cinema_scale_* (the large one kept between runs), and ports 7101-7120, 5015 and 9300.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -48,6 +48,9 @@ grep -E '^(Requests/sec|active seats|seats booked twice)' "$out_dir/booking.log"
 
 echo "== server time per request; reads while logins"
 DURATION=$request_duration bench/requests.sh
+
+echo "== scale: every read and booking on a near-empty cinema and on five years of data"
+bench/scale.sh
 
 echo
 python3 bench/report.py "$out_dir" ${smoke:+--smoke} | tee "$out_dir/report.md"

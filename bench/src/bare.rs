@@ -100,6 +100,7 @@ async fn list_films(State(bare): State<Bare>, Query(page): Query<PageQuery>) -> 
         .bind(None::<shared::films::AgeRating>)
         .bind(limit)
         .bind(offset)
+        .bind(offset + limit + shared::pagination::COUNT_AHEAD)
         .fetch_all(&bare.db)
         .await
         .map_err(failed)?;
@@ -114,7 +115,8 @@ async fn list_films(State(bare): State<Bare>, Query(page): Query<PageQuery>) -> 
         }
     }
     Ok(Json(
-        json!({"items": items, "total": total, "limit": limit, "offset": offset}),
+        json!({"items": items, "total": total, "total_exact": total < offset + limit + shared::pagination::COUNT_AHEAD,
+            "limit": limit, "offset": offset}),
     ))
 }
 

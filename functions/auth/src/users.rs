@@ -144,22 +144,14 @@ pub(crate) async fn list(
 ) -> Result<Json<Paginated<User>>> {
     // One round trip: the caller's current role, the count and the page, joined so the count
     // arrives even when the page is empty.
-    let rows = sqlx::query!(
-        r#"select t.total as "total!", u.id as "id?", u.username as "username?", u.full_name as "full_name?",
-                  u.role as "role?: Role", u.active as "active?", u.created_at as "created_at?"
-           from (select count(*) as total from users
-                 where ($1::user_role is null or role = $1) and ($5::boolean is null or active = $5)) t
-           left join lateral (
-               select id, username, full_name, role, active, created_at from users
-               where ($1::user_role is null or role = $1) and ($5::boolean is null or active = $5)
-               order by id limit $2 offset $3
-           ) u on true
-           where authorize($4, 'admin')"#,
+    let rows = sqlx::query_file!(
+        "sql/users.sql",
         filter.role as Option<Role>,
         page.limit,
         page.offset,
         admin.id,
         filter.active,
+        page.count_limit(),
     )
     .fetch_all(&state.db)
     .await?;

@@ -230,6 +230,7 @@ pub(crate) async fn list(
         filter.age_rating as Option<AgeRating>,
         page.limit,
         page.offset,
+        page.count_limit(),
     )
     .fetch_all(&state.db)
     .await?;

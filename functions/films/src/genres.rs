@@ -73,7 +73,7 @@ pub(crate) async fn list(
     let pattern = filter.title.as_deref().map(contains_pattern);
     let rows = sqlx::query!(
         r#"select t.total as "total!", g.id as "id?", g.title as "title?"
-           from (select count(*) as total from genres where $1::text is null or title ilike $1) t
+           from (select count(*) as total from (select from genres where $1::text is null or title ilike $1 limit $4) c) t
            left join lateral (
                select id, title from genres where $1::text is null or title ilike $1
                order by lower(title), id limit $2 offset $3
@@ -81,6 +81,7 @@ pub(crate) async fn list(
         pattern,
         page.limit,
         page.offset,
+        page.count_limit(),
     )
     .fetch_all(&state.db)
     .await?;

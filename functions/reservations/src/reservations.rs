@@ -45,24 +45,8 @@ pub(crate) async fn list(
     } else {
         Some(caller.id)
     };
-    let rows = sqlx::query!(
-        r#"with matching as (
-               select id, created_at from reservations
-               where ($1::bigint is null or user_id = $1)
-                 and ($2::bigint is null or screening_id = $2)
-                 and ($3::reservation_status is null or status = $3)
-           )
-           select t.total as "total!", d.id, d.status as "status: Status", d.total_price, d.created_at, d.cancelled_at,
-                  d.user_id, d.user_username, d.user_full_name, d.booked_by_id, d.booked_by_username,
-                  d.booked_by_role as "booked_by_role: Role", d.screening_id, d.screening_starts_at, d.film_id,
-                  d.film_title, d.hall_id, d.hall_name, d.tickets as "tickets: Jsonb<Vec<BookedSeat>>"
-           from (select count(*) as total from matching) t
-           left join lateral (
-               select rd.* from reservation_details rd
-               where rd.id in (select id from matching order by created_at desc, id desc limit $4 offset $5)
-               order by rd.created_at desc, rd.id desc
-           ) d on true
-           where authorize_claim($6, $7)"#,
+    let rows = sqlx::query_file!(
+        "sql/reservations.sql",
         user_id,
         filter.screening_id,
         filter.status as Option<Status>,
@@ -70,6 +54,7 @@ pub(crate) async fn list(
         page.offset,
         caller.id,
         caller.role.is_staff(),
+        page.count_limit(),
     )
     .fetch_all(&state.db)
     .await?;

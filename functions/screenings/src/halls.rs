@@ -134,10 +134,11 @@ pub(crate) async fn list(
     let rows = sqlx::query!(
         r#"select t.total as "total!", h.id as "id?", h.name as "name?", h.kind as "kind?: HallKind",
                   h.surcharge_percent as "surcharge_percent?", h.rows as "rows?", h.seats_per_row as "seats_per_row?"
-           from (select count(*) as total from halls) t
+           from (select count(*) as total from (select from halls limit $3) c) t
            left join lateral (select * from halls order by id limit $1 offset $2) h on true"#,
         page.limit,
         page.offset,
+        page.count_limit(),
     )
     .fetch_all(&state.db)
     .await?;

@@ -120,7 +120,8 @@ pub(crate) struct ScreeningFilter {
     film_id: Option<i64>,
     /// Only screenings in this hall.
     hall_id: Option<i64>,
-    /// Only screenings starting at or after this time (RFC 3339 with an offset).
+    /// Only screenings starting at or after this time (RFC 3339 with an offset). Without it,
+    /// the screenings that have not ended yet: pass an earlier `from` for past ones.
     #[serde(default, deserialize_with = "query_timestamp")]
     from: Option<DateTime<FixedOffset>>,
     /// Only screenings starting before this time (RFC 3339 with an offset).
@@ -139,12 +140,13 @@ fn query_timestamp<'de, D: serde::Deserializer<'de>>(
         .map_err(|_| serde::de::Error::custom("must be an RFC 3339 timestamp with an offset"))
 }
 
-/// `GET /screenings?film_id=&hall_id=&from=&to=`: by start time; `from` ≤ start < `to`.
+/// `GET /screenings?film_id=&hall_id=&from=&to=`: by start time; `from` ≤ start < `to`, and
+/// without `from` the screenings that have not ended.
 #[utoipa::path(
     get, path = "/screenings", tag = "screenings",
     params(PageParams, ScreeningFilter),
     security((), ("oauth2" = [])),
-    responses((status = 200, description = "One page of screenings, by start time", body = Paginated<Screening>), OptionalToken, BadQuery),
+    responses((status = 200, description = "One page of screenings, by start time (without `from`: those not ended yet)", body = Paginated<Screening>), OptionalToken, BadQuery),
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -157,29 +159,15 @@ pub(crate) async fn list(
             .check("to", to < from, "must not be before from")
             .finish()?;
     }
-    let rows = sqlx::query!(
-        r#"with matching as (
-               select * from screenings s
-               where ($1::bigint is null or s.film_id = $1)
-                 and ($2::bigint is null or s.hall_id = $2)
-                 and ($3::timestamptz is null or s.starts_at >= $3)
-                 and ($4::timestamptz is null or s.starts_at < $4)
-           )
-           select t.total as "total!", d.id, d.starts_at, d.ends_at, d.base_price, d.film_id, d.film_title,
-                  d.film_age_rating as "film_age_rating: AgeRating", d.film_duration_minutes, d.hall_id,
-                  d.hall_name, d.hall_kind as "hall_kind: HallKind", d.seats_total, d.seats_free
-           from (select count(*) as total from matching) t
-           left join lateral (
-               select sd.* from screening_details sd
-               where sd.id in (select id from matching order by starts_at, id limit $5 offset $6)
-               order by sd.starts_at, sd.id
-           ) d on true"#,
+    let rows = sqlx::query_file!(
+        "sql/screenings.sql",
         filter.film_id,
         filter.hall_id,
         filter.from,
         filter.to,
         page.limit,
         page.offset,
+        page.count_limit(),
     )
     .fetch_all(&state.db)
     .await?;

@@ -122,17 +122,12 @@ pub(crate) async fn list(
     page: Page,
     Query(filter): Query<TicketFilter>,
 ) -> Result<Json<Paginated<Ticket>>> {
-    let rows = sqlx::query!(
-        r#"select t.total as "total!", td.ticket_id, td.screening_id, td.row_number, td.seat_number,
-                  td.base_price, td.price, td.reserved
-           from (select count(*) as total from tickets where $1::bigint is null or screening_id = $1) t
-           left join lateral (
-               select * from ticket_details where $1::bigint is null or screening_id = $1
-               order by screening_id, row_number, seat_number limit $2 offset $3
-           ) td on true"#,
+    let rows = sqlx::query_file!(
+        "sql/tickets.sql",
         filter.screening_id,
         page.limit,
         page.offset,
+        page.count_limit(),
     )
     .fetch_all(&state.db)
     .await?;

@@ -250,6 +250,7 @@ async fn screenings_are_listed_by_start_with_filters(pool: PgPool) {
         "from=2030-01-01T00:00:00".into(),
         "hall_id=x".into(),
         "limit=0".into(),
+        "offset=10001".into(),
     ] {
         s.app
             .get(&format!("/screenings?{query}"), None)
@@ -266,6 +267,102 @@ async fn screenings_are_listed_by_start_with_filters(pool: PgPool) {
             .await
             .expect_error(StatusCode::NOT_FOUND, "not_found");
     }
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn without_from_the_list_shows_what_has_not_ended(pool: PgPool) {
+    let s = schedule(pool).await;
+    let upcoming = s.screening(1, &in_hours(24), "10").await;
+    // Heat lasts 170 minutes: one screening ended an hour ago, one is running now.
+    let (ended, running): (i64, i64) = sqlx::query_as(
+        "with film as (select id from films limit 1),
+              ended as (insert into screenings (film_id, hall_id, starts_at, ends_at, base_price)
+                        select id, 2, now() - interval '230 minutes', now() - interval '60 minutes', 10 from film returning id),
+              running as (insert into screenings (film_id, hall_id, starts_at, ends_at, base_price)
+                          select id, 3, now() - interval '60 minutes', now() + interval '110 minutes', 10 from film returning id)
+         select (select id from ended), (select id from running)",
+    )
+    .fetch_one(s.app.db())
+    .await
+    .expect("past screenings");
+    let ids = |body: &Value| {
+        body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["id"].as_i64().expect("id"))
+            .collect::<Vec<_>>()
+    };
+    let current = s
+        .app
+        .get("/screenings", None)
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(
+        ids(&current),
+        [running, upcoming["id"].as_i64().expect("id")]
+    );
+    assert_eq!(
+        (current["total"].clone(), current["total_exact"].clone()),
+        (json!(2), json!(true))
+    );
+    let from = urlencode(&in_hours(-24));
+    let history = s
+        .app
+        .get(&format!("/screenings?from={from}"), None)
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(
+        ids(&history),
+        [ended, running, upcoming["id"].as_i64().expect("id")]
+    );
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_long_list_counts_only_so_far_and_says_so(pool: PgPool) {
+    let s = schedule(pool).await;
+    let hall = s
+        .app
+        .post("/halls", Some(&s.admin), json!({"name": "Big", "kind": "standard", "surcharge_percent": "0", "rows": 40, "seats_per_row": 40}))
+        .await
+        .expect(StatusCode::CREATED)["id"]
+        .as_i64()
+        .expect("id");
+    let screening = s.screening(hall, &in_hours(24), "10").await["id"]
+        .as_i64()
+        .expect("id");
+    // 1,600 tickets: a page of 10 from offset 100 counts up to 100 + 10 + 1,000.
+    let page = s
+        .app
+        .get(
+            &format!("/tickets?screening_id={screening}&limit=10&offset=100"),
+            None,
+        )
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(page["items"].as_array().expect("items").len(), 10);
+    assert_eq!(
+        (page["total"].clone(), page["total_exact"].clone()),
+        (json!(1110), json!(false))
+    );
+    // Near the end, the count is exact again.
+    let last = s
+        .app
+        .get(
+            &format!("/tickets?screening_id={screening}&limit=10&offset=1595"),
+            None,
+        )
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(last["items"].as_array().expect("items").len(), 5);
+    assert_eq!(
+        (last["total"].clone(), last["total_exact"].clone()),
+        (json!(1600), json!(true))
+    );
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]

@@ -1,0 +1,33 @@
+-- A page of reservations, newest first, with the capped count (GET /reservations). Each way of
+-- filtering has its own branch, with a condition on the parameters that is constant for the
+-- statement, so that its generic plan reads just the index for the filter given (one
+-- customer's, one screening's, or everyone's) and stops after the count's limit ($8).
+with matching as materialized (
+        (select id, created_at from reservations
+         where $1::bigint is not null and user_id = $1
+           and ($2::bigint is null or screening_id = $2)
+           and ($3::reservation_status is null or status = $3)
+         order by created_at desc, id desc limit $8)
+        union all
+        (select id, created_at from reservations
+         where $1::bigint is null and $2::bigint is not null and screening_id = $2
+           and ($3::reservation_status is null or status = $3)
+         order by created_at desc, id desc limit $8)
+        union all
+        (select id, created_at from reservations
+         where $1::bigint is null and $2::bigint is null
+           and ($3::reservation_status is null or status = $3)
+         order by created_at desc, id desc limit $8)
+    )
+select t.total as "total!", d.id, d.status as "status: Status", d.total_price, d.created_at, d.cancelled_at,
+       d.user_id, d.user_username, d.user_full_name, d.booked_by_id, d.booked_by_username,
+       d.booked_by_role as "booked_by_role: Role", d.screening_id, d.screening_starts_at, d.film_id,
+       d.film_title, d.hall_id, d.hall_name, d.tickets as "tickets: Jsonb<Vec<BookedSeat>>"
+from (select count(*) as total from matching) t
+    left join lateral (
+        select rd.* from (select id, created_at from matching order by created_at desc, id desc limit $4 offset $5) p
+            -- `limit 1` keeps this a lookup per row of the page, whatever the estimates.
+            cross join lateral (select * from reservation_details rd where rd.id = p.id limit 1) rd
+        order by p.created_at desc, p.id desc
+    ) d on true
+where authorize_claim($6, $7)
