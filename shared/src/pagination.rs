@@ -21,7 +21,7 @@ pub const MAX_LIMIT: i64 = 100;
 /// Largest offset.
 pub const MAX_OFFSET: i64 = 10_000;
 /// How many items past the end of the page a list counts before it stops counting.
-pub const COUNT_AHEAD: i64 = 1_000;
+pub const COUNT_AHEAD: i64 = 200;
 
 /// A validated page request; an extractor reading only `limit` and `offset` from the query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +117,7 @@ pub struct Paginated<T> {
     pub items: Vec<T>,
     /// How many items the whole list has when `total_exact`; otherwise at least this many.
     pub total: i64,
-    /// Whether `total` is the exact count: lists count up to 1,000 items past the page's end.
+    /// Whether `total` is the exact count: lists count up to 200 items past the page's end.
     pub total_exact: bool,
     /// The page size asked for.
     pub limit: i64,
@@ -132,11 +132,11 @@ mod tests {
     #[test]
     fn a_count_that_reaches_the_limit_is_a_lower_bound() {
         let page = Page::new(Some(20), Some(40)).expect("valid");
-        let exact = page.wrap(Vec::<()>::new(), 1_059);
+        let exact = page.wrap(Vec::<()>::new(), 259);
         assert!(exact.total_exact);
-        let capped = page.wrap(Vec::<()>::new(), 1_060);
+        let capped = page.wrap(Vec::<()>::new(), 260);
         assert!(!capped.total_exact);
-        assert_eq!(capped.total, 1_060);
+        assert_eq!(capped.total, 260);
     }
 
     #[test]
