@@ -265,6 +265,12 @@ fn routes() -> Vec<Route> {
         get("GET /halls", "screenings", |_, _| "/halls".into(), anyone),
         get("GET /films", "films", |_, _| "/films".into(), anyone),
         get(
+            "GET /films?limit=100",
+            "films",
+            |_, _| "/films?limit=100".into(),
+            anyone,
+        ),
+        get(
             "GET /films?title=",
             "films",
             |c, _| format!("/films?title={}", c.title_part),
