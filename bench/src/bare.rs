@@ -94,13 +94,14 @@ struct PageQuery {
 
 async fn list_films(State(bare): State<Bare>, Query(page): Query<PageQuery>) -> Answer {
     let (limit, offset) = (page.limit.unwrap_or(20), page.offset.unwrap_or(0));
+    let count_limit = shared::Page { limit, offset }.count_limit();
     let rows = sqlx::query(FILMS)
         .bind(None::<String>)
         .bind(None::<i64>)
         .bind(None::<shared::films::AgeRating>)
         .bind(limit)
         .bind(offset)
-        .bind(offset + limit + shared::pagination::COUNT_AHEAD)
+        .bind(count_limit)
         .fetch_all(&bare.db)
         .await
         .map_err(failed)?;
@@ -115,7 +116,7 @@ async fn list_films(State(bare): State<Bare>, Query(page): Query<PageQuery>) -> 
         }
     }
     Ok(Json(
-        json!({"items": items, "total": total, "total_exact": total < offset + limit + shared::pagination::COUNT_AHEAD,
+        json!({"items": items, "total": total, "total_exact": total < count_limit,
             "limit": limit, "offset": offset}),
     ))
 }

@@ -123,8 +123,10 @@ async fn heavy_lists_read_a_page_not_a_table(pool: PgPool) {
         .await
         .expect("the manager");
 
-    // Default page (20 from offset 0): the count stops at 220 rows.
-    let cap = 220;
+    // The default page (20 from offset 0), and where its count stops.
+    let cap = shared::Page::new(None, None)
+        .expect("default")
+        .count_limit();
     let cases = [
         (
             "reservations, staff",

@@ -373,4 +373,28 @@ async fn every_bound_the_document_states_is_the_one_the_validators_check() {
             );
         }
     }
+    // The page parameters of every list.
+    use shared::pagination::{MAX_LIMIT, MAX_OFFSET};
+    let mut lists = 0;
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for parameter in item["get"]["parameters"].as_array().into_iter().flatten() {
+            let bounds = match parameter["name"].as_str() {
+                Some("limit") => (1, MAX_LIMIT),
+                Some("offset") => (0, MAX_OFFSET),
+                _ => continue,
+            };
+            let schema = &parameter["schema"];
+            assert_eq!(
+                (schema["minimum"].as_i64(), schema["maximum"].as_i64()),
+                (Some(bounds.0), Some(bounds.1)),
+                "GET {path} {} in the document",
+                parameter["name"]
+            );
+            lists += 1;
+        }
+    }
+    assert!(
+        lists >= 14,
+        "every list documents limit and offset ({lists} seen)"
+    );
 }
