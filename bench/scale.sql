@@ -4,7 +4,8 @@
 -- hall from `days_back` days ago to `days_ahead` days ahead, a ticket for every seat, and
 -- bookings of two seats: 85 % of the seats of past screenings, 30 % of future ones (the last
 -- future screening of each day is left empty, for bookings to take), one in ten cancelled,
--- one in five made by a cashier (customer_1); `manager` is an admin. Five years of a multiplex:
+-- one in five made by a cashier (customer_1); past screenings' paid (four in five of their
+-- passes admitted) or lapsed, future ones' paid or held; `manager` is an admin. Five years:
 --   seed_cinema(20000, 5000, 1840, 14): 50,058 screenings, 3.5 M tickets, 1.46 M reservations.
 -- The function lives in the session's temporary schema: it leaves nothing behind.
 create function pg_temp.seed_cinema(users integer, films integer, days_back integer, days_ahead integer)
@@ -72,11 +73,18 @@ begin
     select s.id, r, n from screenings s, generate_series(1, 7) r, generate_series(1, 10) n
     order by s.id, r, n;
 
-    -- Booking j of a screening takes seats 2j and 2j + 1 (counted along the rows).
+    -- Booking j of a screening takes seats 2j and 2j + 1 (counted along the rows). One in ten
+    -- is cancelled; of the rest, past screenings' are paid (most admitted at the door) or
+    -- lapsed, upcoming ones' paid or held until 30 minutes before the start.
     create temporary table seeded_bookings on commit drop as
     select row_number() over (order by s.id, j) + coalesce((select max(id) from reservations), 0) as id,
            s.id as screening_id, s.starts_at, s.base_price, h.surcharge_percent, j,
-           first_user + 1 + abs(hashint4(s.id::integer * 35 + j)) % (users - 1) as user_id
+           first_user + 1 + abs(hashint4(s.id::integer * 35 + j)) % (users - 1) as user_id,
+           case when j % 10 = 9 then 'cancelled'
+                when s.starts_at < now() and j % 10 = 8 then 'lapsed'
+                when s.starts_at >= now() and j % 3 = 0 then 'active'
+                else 'paid' end::reservation_status as status,
+           s.starts_at - make_interval(days => 1 + j % 14, mins => j) as created_at
     from screenings s
     join halls h on h.id = s.hall_id
     cross join lateral generate_series(0, case
@@ -84,21 +92,32 @@ begin
         when extract(hour from s.starts_at) >= 18 then -1
         else 10 end) j;
 
-    insert into reservations (id, user_id, booked_by, booked_by_role, screening_id, status, total_price, created_at, cancelled_at)
+    insert into reservations (id, user_id, booked_by, booked_by_role, screening_id, status, total_price, created_at,
+                              cancelled_at, pay_by, paid_at, paid_by, payment_method, admitted_at)
     overriding system value
     select b.id, b.user_id,
            case when j % 5 = 4 then first_user else b.user_id end,
            case when j % 5 = 4 then 'cashier'::user_role else 'user' end,
            b.screening_id,
-           case when j % 10 = 9 then 'cancelled'::reservation_status else 'active' end,
+           b.status,
            2 * seat_price(b.base_price, b.surcharge_percent),
-           b.starts_at - make_interval(days => 1 + j % 14, mins => j),
-           case when j % 10 = 9 then b.starts_at - interval '12 hours' end
+           b.created_at,
+           case when b.status = 'cancelled' then b.starts_at - interval '12 hours' end,
+           b.starts_at - interval '30 minutes',
+           case when b.status = 'paid' then b.created_at + interval '1 hour' end,
+           case when b.status = 'paid' then first_user end,
+           case when b.status = 'paid' then (array['cash', 'card'])[1 + j % 2]::payment_method end,
+           case when b.status = 'paid' and b.starts_at < now() and j % 5 <> 3 then b.starts_at - interval '10 minutes' end
     from seeded_bookings b;
     perform setval(pg_get_serial_sequence('reservations', 'id'), (select max(id) from reservations));
 
-    insert into reservation_items (reservation_id, ticket_id, row_number, seat_number, price, active)
-    select b.id, t.id, t.row_number, t.seat_number, seat_price(b.base_price, b.surcharge_percent), b.j % 10 <> 9
+    insert into reservation_items (reservation_id, ticket_id, row_number, seat_number, price, active, held_until,
+                                   pass_code, admitted_at)
+    select b.id, t.id, t.row_number, t.seat_number, seat_price(b.base_price, b.surcharge_percent),
+           b.status in ('active', 'paid'),
+           case when b.status in ('active', 'lapsed') then b.starts_at - interval '30 minutes' end,
+           case when b.status = 'paid' then new_pass_code() end,
+           case when b.status = 'paid' and b.starts_at < now() and j % 5 <> 3 then b.starts_at - interval '10 minutes' end
     from seeded_bookings b
     cross join generate_series(0, 1) p
     join tickets t on t.screening_id = b.screening_id

@@ -180,8 +180,48 @@ def flow():
     assert [s["ticket_id"] for s in reserved] == [seats[0]["ticket_id"], seats[1]["ticket_id"]], reserved
     expect("cancel", *call("POST", f"/reservations/{booking['id']}/cancel", token=customer), 200)
     expect("the seat is free again", *call("POST", "/reservations", {"ticket_ids": [seats[1]["ticket_id"]]}, token=customer), 201)
+    cashier = expect("the cashier signs in", *call("POST", "/auth/login", {"username": username, "password": password}), 200)
+    sensitive += [cashier["access_token"], cashier["refresh_token"]]
+    box_office(token, cashier["access_token"], customer, film)
     accounts(admin["access_token"], sensitive)
     return sensitive
+
+
+def box_office(admin, cashier, customer, film):
+    """README's sale at the till and check-in: a screening in 30 minutes, a seat sold and paid in
+    one request, another held and paid later, each pass admitted once, the day's report."""
+    starts_at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() + 1800))
+    screening = expect("a screening in 30 minutes", *call("POST", "/screenings", {
+        "film_id": film["id"], "hall_id": 6, "starts_at": starts_at, "base_price": "9.50"}, token=admin), 201)
+    seats = expect("its seat map", *call("GET", f"/screenings/{screening['id']}/seats?status=free"), 200)
+    me = expect("the customer", *call("GET", "/users/me", token=customer), 200)
+    expect("booking unpaid after its pay-by time", *call("POST", "/reservations", {
+        "ticket_ids": [seats[0]["ticket_id"]]}, token=customer), 409)
+    sale = expect("a sale at the till, paid in cash", *call("POST", "/reservations", {
+        "ticket_ids": [seats[0]["ticket_id"]], "user_id": me["id"], "payment_method": "cash"}, token=cashier), 201)
+    assert sale["status"] == "paid" and sale["paid_by"]["username"], sale
+    code = sale["tickets"][0]["code"]
+    pass_ = expect("the pass, by its code", *call("GET", f"/passes/{code}"), 200)
+    assert pass_["status"] == "valid" and pass_["screening_id"] == screening["id"], pass_
+    request = urllib.request.Request(f"{BASE}/passes/{code}/qr.svg")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        svg = response.read().decode()
+        check("its QR code is an SVG image", response.headers["content-type"] == "image/svg+xml" and "<svg" in svg)
+    expect("a customer cannot scan passes", *call("POST", "/check-in", {"code": code}, token=customer), 403)
+    admitted = expect("check-in admits the pass", *call("POST", "/check-in", {"code": code}, token=cashier), 200)
+    again = expect("a second scan is refused", *call("POST", "/check-in", {"code": code}, token=cashier), 409)
+    check("the refusal names the first admission",
+          again["code"] == "already_admitted" and again["admitted_at"] == admitted["admitted_at"])
+    expect("an unknown pass", *call("GET", "/passes/" + "A" * 22), 404)
+    day = time.strftime("%Y-%m-%dT00:00:00+00:00", time.gmtime(time.time() - 86400))
+    until = time.strftime("%Y-%m-%dT00:00:00+00:00", time.gmtime(time.time() + 2 * 86400))
+    report = expect("the sales report", *call("GET", "/reports/sales?" + urllib.parse.urlencode({
+        "from": day, "to": until, "group_by": "screening"}), token=admin), 200)
+    row = next(r for r in report["rows"] if r["screening"]["id"] == screening["id"])
+    check(f"the report counts the sale: {row}", row["seats_paid"] == 1 and row["seats_admitted"] == 1
+          and row["revenue"] == seats[0]["price"])
+    expect("reports are for admins", *call("GET", "/reports/sales?" + urllib.parse.urlencode({
+        "from": day, "to": until}), token=cashier), 403)
 
 
 def check(what, ok):

@@ -24,7 +24,7 @@ FUNCTIONS = {
     "auth": ("/auth/", "/users"),
     "films": ("/genres", "/films"),
     "screenings": ("/halls", "/screenings", "/tickets"),
-    "reservations": ("/reservations",),
+    "reservations": ("/reservations", "/passes", "/check-in", "/reports"),
 }
 EXCLUDED_CHECKS = "positive_data_acceptance"
 MIN_REQUESTS = 1000

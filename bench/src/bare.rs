@@ -158,8 +158,10 @@ async fn book(State(bare): State<Bare>, Json(booking): Json<Booking>) -> Answer 
         .bind(bare.user_id)
         .bind(bare.user_id)
         .bind(&booking.ticket_ids)
-        // Booked by the customer themself: no staff claim.
+        // Booked by the customer themself: no staff claim, held unpaid for 30 minutes.
         .bind(false)
+        .bind(None::<&str>)
+        .bind(30_i32)
         .fetch_one(&bare.db)
         .await
         .map_err(failed)?;

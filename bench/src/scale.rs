@@ -35,6 +35,8 @@ struct Cinema {
     title_part: String,
     reservation: i64,
     ticket: i64,
+    /// A pass of a paid seat of that screening.
+    pass: String,
     /// Free seats of future screenings nobody has booked, for the bookings.
     free_seats: Vec<(i64, i64)>,
 }
@@ -99,6 +101,13 @@ impl Cinema {
         .bind(screening)
         .fetch_one(&pool)
         .await?;
+        let pass: String = sqlx::query_scalar(
+            "select ri.pass_code from reservations r join reservation_items ri on ri.reservation_id = r.id
+             where r.screening_id = $1 and ri.pass_code is not null limit 1",
+        )
+        .bind(screening)
+        .fetch_one(&pool)
+        .await?;
         let free_seats: Vec<(i64, i64)> = sqlx::query_as(
             "select s.id, t.id from screenings s join tickets t on t.screening_id = s.id
              where s.starts_at > now() + interval '1 day'
@@ -118,6 +127,7 @@ impl Cinema {
             title_part: title.to_lowercase().chars().take(3).collect(),
             reservation,
             ticket,
+            pass,
             free_seats,
         })
     }
@@ -297,6 +307,37 @@ fn routes() -> Vec<Route> {
             admin,
         ),
         get("GET /users/me", "auth", |_, _| "/users/me".into(), customer),
+        get(
+            "GET /passes/{code}",
+            "reservations",
+            |c, _| format!("/passes/{}", c.pass),
+            anyone,
+        ),
+        Route {
+            status: StatusCode::NOT_FOUND,
+            ..get(
+                "GET /passes/{code} (unknown)",
+                "reservations",
+                // The known code with its last character changed: the same length and shape.
+                |c, _| {
+                    let last = if c.pass.ends_with('A') { "B" } else { "A" };
+                    format!("/passes/{}{last}", &c.pass[..c.pass.len() - 1])
+                },
+                anyone,
+            )
+        },
+        get(
+            "GET /reports/sales (yesterday, by screening)",
+            "reservations",
+            |_, _| report(1, "screening"),
+            admin,
+        ),
+        get(
+            "GET /reports/sales (30 days, by day)",
+            "reservations",
+            |_, _| report(30, "day"),
+            admin,
+        ),
         Route {
             name: "POST /reservations (1 seat)",
             function: "reservations",
@@ -310,6 +351,15 @@ fn routes() -> Vec<Route> {
             status: StatusCode::CREATED,
         },
     ]
+}
+
+/// A sales report over the `days` before today (UTC).
+fn report(days: i64, group_by: &str) -> String {
+    let today = chrono::Utc::now().date_naive();
+    format!(
+        "/reports/sales?from={}T00:00:00Z&to={today}T00:00:00Z&group_by={group_by}",
+        today - chrono::Duration::days(days)
+    )
 }
 
 /// One route on one data set: the times of the timed requests and the database's CPU per

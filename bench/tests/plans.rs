@@ -27,6 +27,10 @@ const FILMS: (&str, &str) = (
     include_str!("../../functions/films/sql/films.sql"),
     "text, bigint, age_rating, bigint, bigint, bigint",
 );
+const SALES: (&str, &str) = (
+    include_str!("../../functions/reservations/sql/sales.sql"),
+    "timestamptz, timestamptz, text, bigint",
+);
 const USERS: (&str, &str) = (
     include_str!("../../functions/auth/sql/users.sql"),
     "user_role, bigint, bigint, bigint, boolean, bigint",
@@ -51,6 +55,20 @@ fn rows_read(node: &Value, scans: &mut Vec<(String, String, f64)>) {
     for child in node["Plans"].as_array().into_iter().flatten() {
         rows_read(child, scans);
     }
+}
+
+#[track_caller]
+fn assert_no_table_read_whole(name: &str, scans: &[(String, String, f64)], plan: &str) {
+    let whole: Vec<_> = scans
+        .iter()
+        .filter(|(kind, relation, _)| {
+            kind == "Seq Scan" && !SMALL_TABLES.contains(&relation.as_str())
+        })
+        .collect();
+    assert!(
+        whole.is_empty(),
+        "{name}: a table read whole: {whole:?}\n{plan}"
+    );
 }
 
 async fn explain(
@@ -189,20 +207,31 @@ async fn heavy_lists_read_a_page_not_a_table(pool: PgPool) {
     ];
     for (name, statement, args) in cases {
         let (scans, plan) = explain(&mut conn, statement, &args).await;
-        let whole: Vec<_> = scans
-            .iter()
-            .filter(|(kind, relation, _)| {
-                kind == "Seq Scan" && !SMALL_TABLES.contains(&relation.as_str())
-            })
-            .collect();
-        assert!(
-            whole.is_empty(),
-            "{name}: a table read whole: {whole:?}\n{plan}"
-        );
+        assert_no_table_read_whole(name, &scans, &plan);
         // The count's limit, a page and its lookups (each seat of a page of screenings is
         // counted), far below any table's size here (5,778 screenings, 404,460 tickets,
         // 172,982 reservations, 5,001 users).
         let read: f64 = scans.iter().map(|(_, _, rows)| rows).sum();
         assert!(read <= 4_500.0, "{name}: {read} rows read\n{plan}");
+    }
+
+    // A sales report reads its period's screenings, and each one's seats and bookings: at most
+    // 200 rows per screening (70 seats, 30 bookings of 2 seats, and their index entries).
+    let (screenings,): (i64,) = sqlx::query_as(
+        "select count(*) from screenings where starts_at >= now() - interval '7 days' and starts_at < now()",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("a week's screenings");
+    for group in ["day", "screening", "film"] {
+        let args = format!("now() - interval '7 days', now(), '{group}', {admin}");
+        let (scans, plan) = explain(&mut conn, SALES, &args).await;
+        assert_no_table_read_whole(&format!("sales by {group}"), &scans, &plan);
+        let read: f64 = scans.iter().map(|(_, _, rows)| rows).sum();
+        let bound = 200.0 * screenings as f64;
+        assert!(
+            screenings > 100 && read <= bound,
+            "sales by {group}: {read} rows read for {screenings} screenings\n{plan}"
+        );
     }
 }

@@ -75,6 +75,9 @@ pub struct Settings {
     pub db_lock_timeout: Option<Duration>,
     /// Sign-in and registration limits.
     pub limits: Limits,
+    /// `RESERVATION_PAY_BY_MINUTES` (default 30): an unpaid reservation lapses this long
+    /// before its screening starts.
+    pub pay_by_minutes: i32,
 }
 
 /// How many sign-in and registration attempts are allowed before the answer is 429.
@@ -171,6 +174,7 @@ impl Settings {
             db_statement_timeout: optional_millis(env, "DB_STATEMENT_TIMEOUT_MS")?,
             db_lock_timeout: optional_millis(env, "DB_LOCK_TIMEOUT_MS")?,
             limits: Limits::from_env(env)?,
+            pay_by_minutes: number(env, "RESERVATION_PAY_BY_MINUTES", 30)?,
         })
     }
 }

@@ -90,6 +90,18 @@ pub enum ErrorCode {
     ConcurrentUpdate,
     /// 409: the request conflicts with the current state of the data.
     Conflict,
+    /// 409: the reservation is paid already.
+    AlreadyPaid,
+    /// 409: the reservation was not paid by its `pay_by` and has lapsed.
+    ReservationLapsed,
+    /// 409: unpaid bookings for this screening closed at its pay-by time; buy at the till.
+    PayByPassed,
+    /// 409: the pass was admitted already (`admitted_at` says when).
+    AlreadyAdmitted,
+    /// 409: the pass's reservation is cancelled.
+    Void,
+    /// 409: the pass is scanned outside its screening's check-in window.
+    OutsideCheckInWindow,
     /// 413: the body is too large.
     PayloadTooLarge,
     /// 415: the body's content type is not accepted here.

@@ -205,6 +205,18 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// An RFC 3339 timestamp in a query string. An offset's `+` left unescaped in a URL arrives
+/// as a space (`…T18:00:00 02:00`); it can only have meant `+`. For
+/// `#[serde(default, deserialize_with = "shared::extract::query_timestamp")]`.
+pub fn query_timestamp<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<chrono::DateTime<chrono::FixedOffset>>, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+    chrono::DateTime::parse_from_rfc3339(&text.replace(' ', "+"))
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom("must be an RFC 3339 timestamp with an offset"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use sqlx::PgPool;
 
-pub use auth::{Admin, AuthKeys, AuthUser, MaybeAuthUser, Role};
+pub use auth::{Admin, AuthKeys, AuthUser, MaybeAuthUser, Role, Staff};
 pub use config::{ApiConfig, Limits, Settings};
 pub use db::MIGRATOR;
 pub use error::{Error, ErrorCode, FieldError, Result, ResultExt};
@@ -41,6 +41,8 @@ pub struct AppState {
     pub auth: Arc<AuthKeys>,
     /// Sign-in and registration limits.
     pub limits: Limits,
+    /// Minutes before a screening's start by which a reservation must be paid.
+    pub pay_by_minutes: i32,
 }
 
 impl AppState {
@@ -62,6 +64,7 @@ impl AppState {
             db,
             auth: Arc::new(auth),
             limits: settings.limits,
+            pay_by_minutes: settings.pay_by_minutes,
         }
     }
 }

@@ -28,3 +28,9 @@ pub const HALL_NAME: RangeInclusive<usize> = 1..=100;
 pub const HALL_LAYOUT: RangeInclusive<i64> = 1..=100;
 /// Seats of one booking.
 pub const BOOKING_SEATS: RangeInclusive<usize> = 1..=10;
+/// Minutes before a screening's start from which its passes are admitted (until it ends).
+pub const CHECK_IN_OPENS_MINUTES: i32 = 60;
+/// Characters of a pass code (128 bits, URL-safe base64 without padding).
+pub const PASS_CODE_LENGTH: usize = 22;
+/// Days a sales report may span.
+pub const REPORT_DAYS_MAX: i64 = 366;

@@ -49,6 +49,7 @@ pub fn settings() -> Settings {
         db_statement_timeout: None,
         db_lock_timeout: None,
         limits: crate::config::Limits::default(),
+        pay_by_minutes: 30,
     }
 }
 

@@ -142,3 +142,73 @@ async fn every_constraint_the_handlers_map_is_in_the_migrated_schema(pool: PgPoo
         );
     }
 }
+
+/// The box office's migrations on a database at the schema before them, with reservations in
+/// it: every existing reservation gets a `pay_by` 30 minutes before its screening and each
+/// active seat a hold until then; one past that reads as lapsed (its seat free), one before it
+/// stays active (its seat taken), a cancelled one stays cancelled; nothing is lost.
+#[sqlx::test(migrations = false)]
+async fn the_box_office_migrations_move_existing_reservations_forward(pool: PgPool) {
+    let previous = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(
+            shared::MIGRATOR
+                .iter()
+                .filter(|m| m.version <= 6)
+                .cloned()
+                .collect(),
+        ),
+        ..migrate::migrator()
+    };
+    migrate::run_with(&previous, &pool, None, 4)
+        .await
+        .expect("the schema before the box office");
+    sqlx::raw_sql(
+        "insert into users (username, password_hash, full_name) values ('alice', 'x', 'Alice');
+         insert into films (title, age_rating, duration_minutes, release_year) values ('Film', 'PG', 100, 2020);
+         insert into screenings (film_id, hall_id, starts_at, ends_at, base_price) values
+             (1, 1, now() + interval '1 day', now() + interval '1 day 2 hours', 10),
+             (1, 2, now() + interval '10 minutes', now() + interval '2 hours', 10);
+         insert into tickets (screening_id, row_number, seat_number) values (1, 1, 1), (1, 1, 2), (2, 1, 1);
+         insert into reservations (user_id, booked_by, booked_by_role, screening_id, status, total_price, cancelled_at) values
+             (1, 1, 'user', 1, 'active', 10, null),
+             (1, 1, 'user', 1, 'cancelled', 10, now()),
+             (1, 1, 'user', 2, 'active', 10, null);
+         insert into reservation_items (reservation_id, ticket_id, row_number, seat_number, price, active) values
+             (1, 1, 1, 1, 10, true), (2, 2, 1, 2, 10, false), (3, 3, 1, 1, 10, true);",
+    )
+    .execute(&pool)
+    .await
+    .expect("data at the previous schema");
+
+    let report = run(&pool, None, 4)
+        .await
+        .expect("the box office migrations");
+    assert_eq!(report.applied, [7, 8]);
+
+    let rows: Vec<(i64, String, bool, bool, bool)> = sqlx::query_as(
+        "select d.id, d.status::text, d.pay_by = s.starts_at - interval '30 minutes',
+                d.paid_at is null and not d.refunded,
+                (select bool_and(td.reserved) from reservation_items ri
+                 join ticket_details td on td.ticket_id = ri.ticket_id where ri.reservation_id = d.id)
+         from reservation_details d join screenings s on s.id = d.screening_id order by d.id",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("reservations");
+    assert_eq!(
+        rows,
+        [
+            (1, "active".into(), true, true, true),
+            (2, "cancelled".into(), true, true, false),
+            (3, "lapsed".into(), true, true, false),
+        ]
+    );
+    let holds: Vec<(i64, bool)> = sqlx::query_as(
+        "select ri.reservation_id, ri.held_until = r.pay_by from reservation_items ri
+         join reservations r on r.id = ri.reservation_id where ri.active order by 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("holds");
+    assert_eq!(holds, [(1, true), (3, true)]);
+}

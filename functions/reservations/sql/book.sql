@@ -1,5 +1,7 @@
 -- The booking: prices the seats, checks every rule and inserts the reservation only if
--- all hold (POST /reservations; the benchmark baseline runs it too).
+-- all hold (POST /reservations; the benchmark baseline runs it too). Unpaid, it holds the
+-- seats until the screening's start minus $6 minutes; with a payment method ($5, the till),
+-- it is paid at once and each seat gets its pass.
 with wanted as (select unnest($3::bigint[]) as id),
          seats as (
              select t.id, t.screening_id, t.row_number, t.seat_number, s.starts_at,
@@ -9,34 +11,59 @@ with wanted as (select unnest($3::bigint[]) as id),
              join halls h on h.id = s.hall_id
              where t.id = any($3)
          ),
+         -- Lapsed holds on these seats: their reservations are marked lapsed and their seats
+         -- freed. The lock on each such reservation decides a race with its payment: if the
+         -- payment commits first, the reservation is no longer active and its seats stay taken.
+         lapsed as (
+             update reservations r set status = 'lapsed'
+             where r.id in (select ri.reservation_id from reservation_items ri
+                            where ri.ticket_id = any($3) and ri.active and ri.held_until <= now())
+               and r.status = 'active' and r.pay_by <= now()
+             returning r.id
+         ),
+         freed as (
+             update reservation_items ri set active = false
+             where ri.reservation_id in (select id from lapsed) and ri.active
+             returning ri.ticket_id
+         ),
          checks as (
              select array(select w.id from wanted w where not exists (select 1 from seats where seats.id = w.id)
                           order by w.id) as unknown,
                     (select count(distinct screening_id) from seats) as screenings,
                     (select role from users where id = $1 and active) as customer_role,
                     coalesce((select bool_or(starts_at <= now()) from seats), false) as started,
+                    (select min(starts_at) from seats) - make_interval(mins => $6) as pay_by,
                     array(select ri.ticket_id from reservation_items ri
-                          where ri.ticket_id = any($3) and ri.active order by 1) as taken,
+                          where ri.ticket_id = any($3) and holds_seat(ri.active, ri.held_until) order by 1) as taken,
                     -- The booker's role now: a token that says cashier is not enough.
                     caller_role($2) as booked_by_role
              where authorize_claim($2, $4)
          ),
          reservation as (
-             insert into reservations (user_id, booked_by, booked_by_role, screening_id, total_price)
-             select $1, $2, booked_by_role, (select min(screening_id) from seats), (select sum(price) from seats)
+             insert into reservations (user_id, booked_by, booked_by_role, screening_id, total_price, pay_by,
+                                       status, paid_at, paid_by, payment_method)
+             select $1, $2, booked_by_role, (select min(screening_id) from seats), (select sum(price) from seats),
+                    pay_by, case when $5::payment_method is null then 'active' else 'paid' end::reservation_status,
+                    case when $5 is not null then now() end, case when $5 is not null then $2::bigint end, $5
              from checks
              where cardinality(unknown) = 0 and screenings = 1 and customer_role = 'user'
-               and not started and cardinality(taken) = 0
+               and not started and cardinality(taken) = 0 and ($5 is not null or pay_by > now())
+               -- Reading the freed seats makes their update run before this insert.
+               and (select count(*) from freed) >= 0
              returning id
          ),
          items as (
-             insert into reservation_items (reservation_id, ticket_id, row_number, seat_number, price)
-             select reservation.id, seats.id, seats.row_number, seats.seat_number, seats.price
+             insert into reservation_items (reservation_id, ticket_id, row_number, seat_number, price,
+                                            held_until, pass_code)
+             select reservation.id, seats.id, seats.row_number, seats.seat_number, seats.price,
+                    case when $5 is null then (select pay_by from checks) end,
+                    case when $5 is not null then new_pass_code() end
              from reservation, seats
              -- One order for every booking, so overlapping bookings wait, not deadlock.
              order by seats.id
          )
 select (select id from reservation) as reservation_id,
            unknown as "unknown!", screenings as "screenings!", customer_role as "customer_role: Role",
-           started as "started!", taken as "taken!: Vec<Option<i64>>"
+           started as "started!", coalesce(pay_by <= now(), false) as "pay_by_passed!",
+           taken as "taken!: Vec<Option<i64>>"
 from checks

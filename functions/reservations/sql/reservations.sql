@@ -6,23 +6,25 @@ with matching as materialized (
         (select id, created_at from reservations
          where $1::bigint is not null and user_id = $1
            and ($2::bigint is null or screening_id = $2)
-           and ($3::reservation_status is null or status = $3)
+           and ($3::reservation_status is null or current_status(status, pay_by) = $3)
          order by created_at desc, id desc limit $8)
         union all
         (select id, created_at from reservations
          where $1::bigint is null and $2::bigint is not null and screening_id = $2
-           and ($3::reservation_status is null or status = $3)
+           and ($3::reservation_status is null or current_status(status, pay_by) = $3)
          order by created_at desc, id desc limit $8)
         union all
         (select id, created_at from reservations
          where $1::bigint is null and $2::bigint is null
-           and ($3::reservation_status is null or status = $3)
+           and ($3::reservation_status is null or current_status(status, pay_by) = $3)
          order by created_at desc, id desc limit $8)
     )
 select t.total as "total!", d.id, d.status as "status: Status", d.total_price, d.created_at, d.cancelled_at,
        d.user_id, d.user_username, d.user_full_name, d.booked_by_id, d.booked_by_username,
        d.booked_by_role as "booked_by_role: Role", d.screening_id, d.screening_starts_at, d.film_id,
-       d.film_title, d.hall_id, d.hall_name, d.tickets as "tickets: Jsonb<Vec<BookedSeat>>"
+       d.film_title, d.hall_id, d.hall_name, d.tickets as "tickets: Jsonb<Vec<BookedSeat>>",
+       d.pay_by, d.paid_at, d.payment_method as "payment_method: PaymentMethod", d.paid_by_id,
+       d.paid_by_username, d.refunded
 from (select count(*) as total from matching) t
     left join lateral (
         select rd.* from (select id, created_at from matching order by created_at desc, id desc limit $4 offset $5) p

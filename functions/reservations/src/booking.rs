@@ -7,7 +7,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use shared::error::violated;
@@ -17,8 +17,8 @@ use shared::{AppState, AuthUser, Error, ErrorCode, Json, Result, Role, constrain
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
-use crate::idempotency::{self, Claim, Claimed};
-use crate::model::{Reservation, fetch};
+use crate::idempotency;
+use crate::model::{PaymentMethod, Reservation, fetch};
 
 /// Seats to book, all of one screening.
 #[derive(Deserialize, ToSchema)]
@@ -28,6 +28,9 @@ pub(crate) struct BookingBody {
     ticket_ids: Option<Vec<i64>>,
     /// The customer (cashiers and admins book for customers); a customer's own id by default.
     user_id: Option<i64>,
+    /// Sold and paid at the till in one request (cashiers and admins): the reservation is
+    /// `paid` at once and each seat has its pass. Without it the seats are held until `pay_by`.
+    payment_method: Option<PaymentMethod>,
 }
 
 /// A booking request that passed the checks that need no database.
@@ -35,6 +38,7 @@ struct Booking {
     customer: i64,
     booked_by: AuthUser,
     ticket_ids: Vec<i64>,
+    payment: Option<PaymentMethod>,
 }
 
 impl Booking {
@@ -64,33 +68,40 @@ impl Booking {
             )
             .finish()?;
         let customer = body.user_id.unwrap_or(caller.id);
-        // A customer books only for themself; staff book for customers.
-        if caller.role == Role::User && customer != caller.id {
+        // A customer books only for themself, and pays at the till; staff book for customers.
+        if caller.role == Role::User && (customer != caller.id || body.payment_method.is_some()) {
             return Err(Error::Forbidden);
         }
         Ok(Self {
             customer,
             booked_by: caller,
             ticket_ids: sorted,
+            payment: body.payment_method,
         })
     }
 
     /// What makes two requests "the same request" for an idempotency key.
     fn fingerprint(&self) -> Vec<u8> {
-        Sha256::digest(format!("{}:{:?}", self.customer, self.ticket_ids)).to_vec()
+        let mut request = format!("{}:{:?}", self.customer, self.ticket_ids);
+        if let Some(method) = self.payment {
+            request.push_str(&format!(":{method:?}"));
+        }
+        Sha256::digest(request).to_vec()
     }
 }
 
 /// Runs the booking statement; returns the new reservation's id or the rule it broke.
-/// `pool` answers which seats were taken when a race is lost (`db` may be a transaction the
+/// The pool answers which seats were taken when a race is lost (`db` may be a transaction the
 /// failed statement has aborted).
-async fn book(db: &mut PgConnection, pool: &PgPool, booking: &Booking) -> Result<i64> {
+async fn book(db: &mut PgConnection, state: &AppState, booking: &Booking) -> Result<i64> {
     let outcome = sqlx::query_file!(
         "sql/book.sql",
         booking.customer,
         booking.booked_by.id,
         &booking.ticket_ids,
         booking.booked_by.role.is_staff(),
+        booking.payment as Option<PaymentMethod>,
+        state.pay_by_minutes,
     )
     .fetch_one(&mut *db)
     .await;
@@ -102,7 +113,9 @@ async fn book(db: &mut PgConnection, pool: &PgPool, booking: &Booking) -> Result
             if violated(&e) == Some(constraints::RESERVATION_ITEMS_ACTIVE_TICKET)
                 || matches!(&e, sqlx::Error::Database(db) if db.code().as_deref() == Some("40P01")) =>
         {
-            return Err(seats_taken(taken_now(&booking.ticket_ids, pool).await?));
+            return Err(seats_taken(
+                taken_now(&booking.ticket_ids, &state.db).await?,
+            ));
         }
         // A seat withdrawn, or its screening deleted, while this booking was being made.
         Err(e)
@@ -148,12 +161,19 @@ async fn book(db: &mut PgConnection, pool: &PgPool, booking: &Booking) -> Result
             "the screening has already started",
         ));
     }
+    if outcome.pay_by_passed && booking.payment.is_none() {
+        return Err(Error::conflict(
+            ErrorCode::PayByPassed,
+            "seats for this screening are no longer held unpaid; buy them at the till",
+        ));
+    }
     Err(seats_taken(outcome.taken.into_iter().flatten().collect()))
 }
 
 async fn taken_now(ticket_ids: &[i64], pool: &PgPool) -> Result<Vec<i64>> {
     let taken = sqlx::query_scalar!(
-        r#"select ticket_id as "ticket_id!" from reservation_items where ticket_id = any($1) and active order by 1"#,
+        r#"select ticket_id as "ticket_id!" from reservation_items
+           where ticket_id = any($1) and holds_seat(active, held_until) order by 1"#,
         ticket_ids
     )
     .fetch_all(pool)
@@ -172,17 +192,22 @@ fn seats_taken(ticket_ids: Vec<i64>) -> Error {
 /// Books and reads the reservation back as the API shows it.
 async fn book_and_read(
     db: &mut PgConnection,
-    pool: &PgPool,
+    state: &AppState,
     booking: &Booking,
 ) -> Result<Reservation> {
-    let id = book(db, pool, booking).await?;
-    tracing::info!(reservation_id = id, "seats booked");
+    let id = book(db, state, booking).await?;
+    tracing::info!(
+        reservation_id = id,
+        paid = booking.payment.is_some(),
+        "seats booked"
+    );
     fetch(db, id, None)
         .await?
         .ok_or(Error::NotFound("reservation"))
 }
 
-/// `POST /reservations`.
+/// `POST /reservations`: unpaid, the seats are held until the reservation's `pay_by`; with
+/// `payment_method` (cashiers and admins, at the till) it is paid at once.
 #[utoipa::path(
     post, path = "/reservations", tag = "reservations",
     params(
@@ -194,8 +219,8 @@ async fn book_and_read(
     responses(
         (status = 201, description = "Booked", body = Reservation,
          headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same key"))),
-        (status = 403, description = "A customer may book only for themself", body = ErrorBody),
-        (status = 409, description = "A seat is taken (`ticket_ids` lists which), the screening has started, or the customer is staff", body = ErrorBody),
+        (status = 403, description = "A customer may book only for themself, and not pay in the request (`payment_method` is for the till)", body = ErrorBody),
+        (status = 409, description = "A seat is taken (`ticket_ids` lists which), the screening has started, unpaid bookings for it have closed (`pay_by_passed`), or the customer is staff", body = ErrorBody),
         SignedIn, JsonBody,
     ),
 )]
@@ -208,35 +233,13 @@ pub(crate) async fn create(
 ) -> Result<Response> {
     let key = idempotency::key(&headers)?;
     let booking = Booking::parse(body, caller)?;
-    let Some(key) = key else {
-        let mut conn = state.db.acquire().await?;
-        let reservation = book_and_read(&mut conn, &state.db, &booking).await?;
-        return Ok((StatusCode::CREATED, Json(reservation)).into_response());
-    };
-
-    let mut tx = state.db.begin().await?;
-    let claim = match Claim::take(&mut tx, caller.id, key, &booking.fingerprint()).await? {
-        Claimed::First(claim) => claim,
-        Claimed::Replay(response) => return Ok(response),
-    };
-    // The booking runs in a savepoint, so that a refusal can be kept as the key's answer.
-    let outcome = {
-        let mut attempt = sqlx::Connection::begin(&mut *tx).await?;
-        match book_and_read(&mut attempt, &state.db, &booking).await {
-            Ok(reservation) => attempt.commit().await.map(|()| Ok(reservation))?,
-            Err(error) => attempt.rollback().await.map(|()| Err(error))?,
-        }
-    };
-    let (status, body) = match outcome {
-        Ok(reservation) => (
-            StatusCode::CREATED,
-            serde_json::to_value(&reservation).map_err(|e| Error::Internal(e.into()))?,
-        ),
-        Err(error) if error.status().is_client_error() => (error.status(), error.body()),
-        // A 5xx is not an answer to keep: the whole request, claim included, rolls back.
-        Err(error) => return Err(error),
-    };
-    let response = claim.answer(&mut tx, status, body).await?;
-    tx.commit().await?;
-    Ok(response)
+    idempotency::respond(
+        &state.db,
+        caller.id,
+        key,
+        &booking.fingerprint(),
+        StatusCode::CREATED,
+        async |db| book_and_read(db, &state, &booking).await,
+    )
+    .await
 }

@@ -1,5 +1,5 @@
-//! `Idempotency-Key` for bookings: a repeat of a request with the same key gets the first
-//! answer again (`Idempotent-Replayed: true`) instead of booking twice.
+//! `Idempotency-Key` for bookings and payments: a repeat of a request with the same key gets
+//! the first answer again (`Idempotent-Replayed: true`) instead of booking or paying twice.
 //!
 //! The claim on a key, the booking and the stored answer commit in one transaction: a
 //! concurrent request with the same key waits on the claim's row, then finds the answer. A
@@ -9,9 +9,10 @@
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::Value;
 use shared::{Error, ErrorCode, Json, Result};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -34,16 +35,59 @@ pub(crate) fn key(headers: &HeaderMap) -> Result<Option<String>> {
         })
 }
 
+/// Answers `caller`'s request: `work`'s value with status `success`, or its error. With a
+/// `key`, `work` runs once per key: in a transaction that holds the key's claim, in a
+/// savepoint, so that a refusal (4xx) is kept as the key's answer as a success is; a repeat
+/// gets that answer again. `fingerprint` is what makes two requests "the same request".
+pub(crate) async fn respond<T: Serialize>(
+    pool: &PgPool,
+    caller: i64,
+    key: Option<String>,
+    fingerprint: &[u8],
+    success: StatusCode,
+    work: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
+) -> Result<Response> {
+    let Some(key) = key else {
+        let mut conn = pool.acquire().await?;
+        let value = work(&mut conn).await?;
+        return Ok((success, Json(value)).into_response());
+    };
+    let mut tx = pool.begin().await?;
+    let claim = match Claim::take(&mut tx, caller, key, fingerprint).await? {
+        Claimed::First(claim) => claim,
+        Claimed::Replay(response) => return Ok(response),
+    };
+    let outcome = {
+        let mut attempt = sqlx::Connection::begin(&mut *tx).await?;
+        match work(&mut attempt).await {
+            Ok(value) => attempt.commit().await.map(|()| Ok(value))?,
+            Err(error) => attempt.rollback().await.map(|()| Err(error))?,
+        }
+    };
+    let (status, body) = match outcome {
+        Ok(value) => (
+            success,
+            serde_json::to_value(&value).map_err(|e| Error::Internal(e.into()))?,
+        ),
+        Err(error) if error.status().is_client_error() => (error.status(), error.body()),
+        // A 5xx is not an answer to keep: the whole request, claim included, rolls back.
+        Err(error) => return Err(error),
+    };
+    let response = claim.answer(&mut tx, status, body).await?;
+    tx.commit().await?;
+    Ok(response)
+}
+
 /// A key this request holds: its answer is to be stored with [`Claim::answer`].
 #[derive(Debug)]
-pub(crate) struct Claim {
+struct Claim {
     user_id: i64,
     key: String,
 }
 
 /// What taking a key found.
 #[derive(Debug)]
-pub(crate) enum Claimed {
+enum Claimed {
     /// The key is new: this request does the work.
     First(Claim),
     /// The key answered an earlier request already: that answer, again.
@@ -53,7 +97,7 @@ pub(crate) enum Claimed {
 impl Claim {
     /// Takes `key` for `user_id`'s request with this `fingerprint` (what makes two requests
     /// "the same request"), in the transaction `db` that will also do the work.
-    pub(crate) async fn take(
+    async fn take(
         db: &mut PgConnection,
         user_id: i64,
         key: String,
@@ -96,7 +140,7 @@ impl Claim {
     }
 
     /// Stores the answer (in the claim's transaction) and returns it as the response.
-    pub(crate) async fn answer(
+    async fn answer(
         self,
         db: &mut PgConnection,
         status: StatusCode,

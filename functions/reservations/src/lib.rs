@@ -1,4 +1,5 @@
-//! The reservations function: booking seats, which are never sold twice.
+//! The reservations function: booking seats, which are never sold twice, and the rest of a
+//! seat's life at the box office: paying, lapsing, the pass admitted at the door, the sales.
 //!
 //! Its routes are declared once, in `routes()`; who may call each is said in its handler's
 //! documentation and in the OpenAPI document.
@@ -6,6 +7,9 @@
 mod booking;
 mod idempotency;
 mod model;
+mod passes;
+mod payment;
+mod reports;
 mod reservations;
 
 use axum::Router;
@@ -17,7 +21,11 @@ use utoipa_axum::routes;
 /// The tags of the function's operations.
 #[derive(Debug, utoipa::OpenApi)]
 #[openapi(
-    tags((name = "reservations", description = "Booking seats, all or nothing")),
+    tags(
+        (name = "reservations", description = "Booking seats, all or nothing; paying at the till"),
+        (name = "passes", description = "A paid seat's pass, admitted once at the door"),
+        (name = "reports", description = "What sold"),
+    ),
 )]
 struct ApiDoc;
 
@@ -28,6 +36,11 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reservations::list, booking::create))
         .routes(routes!(reservations::get))
         .routes(routes!(reservations::cancel))
+        .routes(routes!(payment::pay))
+        .routes(routes!(passes::get))
+        .routes(routes!(passes::qr))
+        .routes(routes!(passes::check_in))
+        .routes(routes!(reports::sales))
 }
 
 /// The function's part of the API description.

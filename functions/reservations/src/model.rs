@@ -8,13 +8,25 @@ use sqlx::PgConnection;
 use sqlx::types::Json as Jsonb;
 use utoipa::ToSchema;
 
-/// A reservation's state.
+/// A reservation's state. `active` and `paid` reservations hold their seats; an `active` one
+/// not paid by its `pay_by` is `lapsed` from that instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, ToSchema)]
 #[sqlx(type_name = "reservation_status", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Status {
     Active,
+    Paid,
     Cancelled,
+    Lapsed,
+}
+
+/// How a reservation was paid at the till.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, ToSchema)]
+#[sqlx(type_name = "payment_method", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum PaymentMethod {
+    Cash,
+    Card,
 }
 
 /// The customer a reservation is for.
@@ -33,18 +45,25 @@ pub(crate) struct Booker {
     role: Role,
 }
 
+/// The cashier or admin who took a payment.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Cashier {
+    id: i64,
+    username: String,
+}
+
 /// A film, by id and title.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Named {
-    id: i64,
-    title: String,
+    pub(crate) id: i64,
+    pub(crate) title: String,
 }
 
 /// A hall, by id and name.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct HallRef {
-    id: i64,
-    name: String,
+    pub(crate) id: i64,
+    pub(crate) name: String,
 }
 
 /// The screening a reservation is for.
@@ -66,6 +85,10 @@ pub(crate) struct BookedSeat {
     /// The price fixed at booking time.
     #[schema(value_type = String, examples("12.50"))]
     price: Decimal,
+    /// The seat's pass, once the reservation is paid: the code to show at the door.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(examples("q9XcU3m0Rk2bV7yT1aLw4Q"))]
+    code: Option<String>,
 }
 
 /// A reservation: seats of one screening for one customer.
@@ -81,7 +104,15 @@ pub(crate) struct Reservation {
     #[schema(value_type = String, examples("25.00"))]
     total_price: Decimal,
     created_at: DateTime<Utc>,
+    /// Unpaid by then, the reservation lapses and its seats are free.
+    pay_by: DateTime<Utc>,
+    paid_at: Option<DateTime<Utc>>,
+    payment_method: Option<PaymentMethod>,
+    /// Who took the payment.
+    paid_by: Option<Cashier>,
     cancelled_at: Option<DateTime<Utc>>,
+    /// A paid reservation that was cancelled: its money is to be returned.
+    refunded: bool,
 }
 
 impl Reservation {
@@ -111,6 +142,12 @@ pub(crate) struct Row {
     pub(crate) hall_id: i64,
     pub(crate) hall_name: String,
     pub(crate) tickets: Jsonb<Vec<BookedSeat>>,
+    pub(crate) pay_by: DateTime<Utc>,
+    pub(crate) paid_at: Option<DateTime<Utc>>,
+    pub(crate) payment_method: Option<PaymentMethod>,
+    pub(crate) paid_by_id: Option<i64>,
+    pub(crate) paid_by_username: Option<String>,
+    pub(crate) refunded: bool,
 }
 
 impl From<Row> for Reservation {
@@ -143,7 +180,15 @@ impl From<Row> for Reservation {
             tickets: row.tickets.0,
             total_price: row.total_price,
             created_at: row.created_at,
+            pay_by: row.pay_by,
+            paid_at: row.paid_at,
+            payment_method: row.payment_method,
+            paid_by: row
+                .paid_by_id
+                .zip(row.paid_by_username)
+                .map(|(id, username)| Cashier { id, username }),
             cancelled_at: row.cancelled_at,
+            refunded: row.refunded,
         }
     }
 }
@@ -165,7 +210,9 @@ pub(crate) async fn fetch(
                   booked_by_username as "booked_by_username!", booked_by_role as "booked_by_role!: Role",
                   screening_id as "screening_id!", screening_starts_at as "screening_starts_at!",
                   film_id as "film_id!", film_title as "film_title!", hall_id as "hall_id!", hall_name as "hall_name!",
-                  tickets as "tickets!: Jsonb<Vec<BookedSeat>>"
+                  tickets as "tickets!: Jsonb<Vec<BookedSeat>>", pay_by as "pay_by!", paid_at,
+                  payment_method as "payment_method: PaymentMethod", paid_by_id, paid_by_username,
+                  refunded as "refunded!"
            from reservation_details
            where id = $1 and ($2::bigint is null or authorize_claim($2, $3))"#,
         id,

@@ -7,7 +7,7 @@ use shared::{
     AppState, AuthUser, Error, ErrorCode, Json, Page, Paginated, Path, Query, Result, Role,
 };
 
-use crate::model::{BookedSeat, Reservation, Row, Status, fetch};
+use crate::model::{BookedSeat, PaymentMethod, Reservation, Row, Status, fetch};
 use sqlx::types::Json as Jsonb;
 use utoipa::IntoParams;
 
@@ -18,7 +18,8 @@ pub(crate) struct ReservationFilter {
     user_id: Option<i64>,
     /// Only reservations for this screening.
     screening_id: Option<i64>,
-    /// Only active or only cancelled reservations.
+    /// Only reservations in this state (as it reads now: `lapsed` includes those whose
+    /// `pay_by` has just passed).
     status: Option<Status>,
 }
 
@@ -81,6 +82,12 @@ pub(crate) async fn list(
                 hall_id: r.hall_id?,
                 hall_name: r.hall_name?,
                 tickets: r.tickets?,
+                pay_by: r.pay_by?,
+                paid_at: r.paid_at,
+                payment_method: r.payment_method,
+                paid_by_id: r.paid_by_id,
+                paid_by_username: r.paid_by_username,
+                refunded: r.refunded?,
             }))
         },
     )))
@@ -113,16 +120,17 @@ pub(crate) async fn get(
 }
 
 /// `POST /reservations/{id}/cancel`: the owner, a cashier or an admin, before the screening
-/// starts. The seats are free again at once; the reservation stays, cancelled.
+/// starts. The seats are free again at once; the reservation stays, cancelled (and
+/// `refunded` if it was paid). Lapsed ones, and ones with an admitted seat, stay as they are.
 #[tracing::instrument(skip_all, fields(reservation_id = id, caller_id = caller.id))]
 #[utoipa::path(
     post, path = "/reservations/{id}/cancel", tag = "reservations",
     params(("id" = i64, Path, description = "Reservation id")),
     security(("oauth2" = [])),
     responses(
-        (status = 200, description = "Cancelled; its seats are free again", body = Reservation),
         (status = 403, description = "The token says cashier or admin, but the caller no longer is", body = ErrorBody),
-        (status = 409, description = "Already cancelled, or the screening has started", body = ErrorBody),
+        (status = 200, description = "Cancelled; its seats are free again (`refunded` if it was paid)", body = Reservation),
+        (status = 409, description = "Already cancelled, lapsed (`reservation_lapsed`), a seat admitted (`already_admitted`), or the screening has started", body = ErrorBody),
         SignedIn, NotFound,
     ),
 )]
@@ -134,23 +142,26 @@ pub(crate) async fn cancel(
     let mut tx = state.db.begin().await?;
     let outcome = sqlx::query!(
         r#"with target as (
-               select r.id, r.user_id, r.status, s.starts_at > now() as upcoming
+               select r.id, r.user_id, current_status(r.status, r.pay_by) as status,
+                      s.starts_at > now() as upcoming, r.admitted_at is not null as admitted
                from reservations r join screenings s on s.id = r.screening_id
                where r.id = $1 and ($2 or r.user_id = $3) and authorize_claim($3, $2)
                for update of r
            ),
            cancelled as (
-               update reservations r set status = 'cancelled', cancelled_at = now()
+               update reservations r
+               set status = 'cancelled', cancelled_at = now(), refunded = target.status = 'paid'
                from target
-               where r.id = target.id and target.status = 'active' and target.upcoming
+               where r.id = target.id and target.status in ('active', 'paid') and target.upcoming
+                 and not target.admitted
                returning r.id
            ),
            freed as (
                update reservation_items set active = false
                where reservation_id in (select id from cancelled)
            )
-           select target.status as "status: Status", target.upcoming as "upcoming!",
-                  exists (select 1 from cancelled) as "cancelled!"
+           select target.status as "status!: Status", target.upcoming as "upcoming!",
+                  target.admitted as "admitted!", exists (select 1 from cancelled) as "cancelled!"
            from target"#,
         id,
         caller.role.is_staff(),
@@ -160,16 +171,23 @@ pub(crate) async fn cancel(
     .await?
     .ok_or(Error::NotFound("reservation"))?;
     if !outcome.cancelled {
-        return Err(if outcome.status == Status::Cancelled {
-            Error::conflict(
+        return Err(match outcome.status {
+            Status::Cancelled => Error::conflict(
                 ErrorCode::ReservationCancelled,
                 "the reservation is already cancelled",
-            )
-        } else {
-            Error::conflict(
+            ),
+            _ if !outcome.upcoming => Error::conflict(
                 ErrorCode::ScreeningStarted,
                 "the screening has already started",
-            )
+            ),
+            Status::Lapsed => Error::conflict(
+                ErrorCode::ReservationLapsed,
+                "the reservation lapsed unpaid; its seats are free already",
+            ),
+            _ => Error::conflict(
+                ErrorCode::AlreadyAdmitted,
+                "a seat of this reservation has been admitted; it can no longer be cancelled",
+            ),
         });
     }
     let reservation = fetch(&mut tx, id, None)

@@ -122,22 +122,11 @@ pub(crate) struct ScreeningFilter {
     hall_id: Option<i64>,
     /// Only screenings starting at or after this time (RFC 3339 with an offset). Without it,
     /// the screenings that have not ended yet: pass an earlier `from` for past ones.
-    #[serde(default, deserialize_with = "query_timestamp")]
+    #[serde(default, deserialize_with = "shared::extract::query_timestamp")]
     from: Option<DateTime<FixedOffset>>,
     /// Only screenings starting before this time (RFC 3339 with an offset).
-    #[serde(default, deserialize_with = "query_timestamp")]
+    #[serde(default, deserialize_with = "shared::extract::query_timestamp")]
     to: Option<DateTime<FixedOffset>>,
-}
-
-/// An RFC 3339 timestamp in a query string. An offset's `+` left unescaped in a URL arrives
-/// as a space (`…T18:00:00 02:00`); it can only have meant `+`.
-fn query_timestamp<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<DateTime<FixedOffset>>, D::Error> {
-    let text = String::deserialize(deserializer)?;
-    DateTime::parse_from_rfc3339(&text.replace(' ', "+"))
-        .map(Some)
-        .map_err(|_| serde::de::Error::custom("must be an RFC 3339 timestamp with an offset"))
 }
 
 /// `GET /screenings?film_id=&hall_id=&from=&to=`: by start time; `from` ≤ start < `to`, and

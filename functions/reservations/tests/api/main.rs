@@ -1,6 +1,7 @@
 //! The reservations function's Router against a fresh database per test.
 
 mod booking;
+mod box_office;
 mod reservations;
 
 use axum::body::Body;

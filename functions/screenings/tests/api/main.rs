@@ -80,10 +80,11 @@ async fn book(s: &Schedule, screening: i64, tickets: &[i64]) -> i64 {
         .await;
     sqlx::query_scalar(
         "with r as (
-             insert into reservations (user_id, booked_by, screening_id, total_price) values ($1, $1, $2, 0) returning id
+             insert into reservations (user_id, booked_by, screening_id, total_price, pay_by)
+             values ($1, $1, $2, 0, 'infinity') returning id
          ), items as (
-             insert into reservation_items (reservation_id, ticket_id, row_number, seat_number, price)
-             select r.id, t.id, t.row_number, t.seat_number, 0 from r, tickets t where t.id = any($3)
+             insert into reservation_items (reservation_id, ticket_id, row_number, seat_number, price, held_until)
+             select r.id, t.id, t.row_number, t.seat_number, 0, 'infinity' from r, tickets t where t.id = any($3)
          )
          select id from r",
     )

@@ -1,0 +1,103 @@
+//! `POST /reservations/{id}/pay`: a held reservation paid at the till.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use shared::openapi::{ErrorBody, JsonBody, NotFound, RoleOnly};
+use shared::{AppState, AuthUser, Error, ErrorCode, Json, Path, Result, Staff};
+use sqlx::PgConnection;
+use utoipa::ToSchema;
+
+use crate::idempotency;
+use crate::model::{PaymentMethod, Reservation, Status, fetch};
+
+/// How the customer paid.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct PaymentBody {
+    method: PaymentMethod,
+}
+
+/// Pays reservation `id`, taken by `cashier`, and reads it back.
+async fn pay_and_read(
+    db: &mut PgConnection,
+    id: i64,
+    cashier: AuthUser,
+    method: PaymentMethod,
+) -> Result<Reservation> {
+    let outcome = sqlx::query_file!("sql/pay.sql", id, cashier.id, method as PaymentMethod)
+        .fetch_optional(&mut *db)
+        .await?
+        .ok_or(Error::NotFound("reservation"))?;
+    if !outcome.paid {
+        return Err(refusal(outcome.status, outcome.upcoming));
+    }
+    tracing::info!(reservation_id = id, ?method, "reservation paid");
+    fetch(db, id, None)
+        .await?
+        .ok_or(Error::NotFound("reservation"))
+}
+
+/// Why a reservation in `status` could not be paid.
+fn refusal(status: Status, upcoming: bool) -> Error {
+    match status {
+        Status::Paid => Error::conflict(ErrorCode::AlreadyPaid, "the reservation is paid already"),
+        Status::Cancelled => Error::conflict(
+            ErrorCode::ReservationCancelled,
+            "the reservation is cancelled",
+        ),
+        _ if !upcoming => Error::conflict(
+            ErrorCode::ScreeningStarted,
+            "the screening has already started",
+        ),
+        Status::Lapsed => Error::conflict(
+            ErrorCode::ReservationLapsed,
+            "the reservation was not paid by its pay-by time and has lapsed; its seats are free",
+        ),
+        Status::Active => Error::conflict(
+            ErrorCode::Conflict,
+            "the reservation changed meanwhile; read it again",
+        ),
+    }
+}
+
+/// `POST /reservations/{id}/pay` (cashier or admin): the customer pays at the till; the
+/// reservation becomes `paid` and each seat gets its pass.
+#[utoipa::path(
+    post, path = "/reservations/{id}/pay", tag = "reservations",
+    params(
+        ("id" = i64, Path, description = "Reservation id"),
+        ("Idempotency-Key" = Option<String>, Header,
+         description = "1–255 visible ASCII characters. A repeat with the same key gets the first answer again, with `Idempotent-Replayed: true`"),
+    ),
+    request_body = PaymentBody,
+    security(("oauth2" = [])),
+    responses(
+        (status = 200, description = "Paid; `tickets[].code` holds each seat's pass", body = Reservation,
+         headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same key"))),
+        (status = 409, description = "Paid already (`already_paid`), cancelled, lapsed (`reservation_lapsed`), or the screening has started", body = ErrorBody),
+        RoleOnly, NotFound, JsonBody,
+    ),
+)]
+#[tracing::instrument(skip_all, fields(reservation_id = id, caller_id = cashier.id))]
+pub(crate) async fn pay(
+    State(state): State<AppState>,
+    Staff(cashier): Staff,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Json(body): Json<PaymentBody>,
+) -> Result<Response> {
+    let key = idempotency::key(&headers)?;
+    let method = body.method;
+    let fingerprint = Sha256::digest(format!("pay:{id}:{method:?}"));
+    idempotency::respond(
+        &state.db,
+        cashier.id,
+        key,
+        &fingerprint,
+        StatusCode::OK,
+        async |db| pay_and_read(db, id, cashier, method).await,
+    )
+    .await
+}
