@@ -212,6 +212,8 @@ def check_routing(mode, rendered, served):
 DB_KEYS = {"DB_SECRET_ARN", "DB_HOST", "DB_PORT", "DB_NAME", "DB_SSL_MODE", "DB_STATEMENT_TIMEOUT_MS",
            "DB_LOCK_TIMEOUT_MS", "DB_POOL_MAX_CONNECTIONS", "DB_ACQUIRE_TIMEOUT_SECONDS", "BCRYPT_COST",
            "ACCESS_TOKEN_TTL_SECONDS"}
+# A function's own settings, each from a template parameter.
+OWN_SETTINGS = {"ReservationsFunction": {"RESERVATION_PAY_BY_MINUTES": "ReservationPayByMinutes"}}
 CLUSTER_SECRET = {"Fn::GetAtt": ["DatabaseCluster", "MasterUserSecret.SecretArn"]}
 PROXY_ENDPOINT = {"Fn::GetAtt": ["DatabaseProxy", "Endpoint"]}
 
@@ -224,8 +226,14 @@ def check_environment(mode, rendered):
     for logical_id in VPC_FUNCTIONS:
         env = cfn.function_environment(rendered, logical_id)
         own = "ADMIN_SECRET_ARN" if logical_id == "MigrateFunction" else "APP_SECRET_ARN"
-        check(f"{mode}: {logical_id} has exactly the contract's variables", set(env) == DB_KEYS | {own},
-              f"extra {sorted(set(env) - DB_KEYS - {own})}, missing {sorted(DB_KEYS | {own} - set(env))}")
+        settings = OWN_SETTINGS.get(logical_id, {})
+        contract = DB_KEYS | {own} | set(settings)
+        check(f"{mode}: {logical_id} has exactly the contract's variables", set(env) == contract,
+              f"extra {sorted(set(env) - contract)}, missing {sorted(contract - set(env))}")
+        for key, parameter in settings.items():
+            default = str(cfn.load_template()["Parameters"][parameter]["Default"])
+            check(f"{mode}: {logical_id} {key} is parameter {parameter}", str(env.get(key)) == default,
+                  f"{env.get(key)} != {default}")
         check(f"{mode}: {logical_id} {own}", env.get(own) == {"Ref": "AdminSecret" if own == "ADMIN_SECRET_ARN" else "AppSecret"},
               str(env.get(own)))
         check(f"{mode}: {logical_id} DB_SECRET_ARN", env.get("DB_SECRET_ARN") == db_secret, str(env.get("DB_SECRET_ARN")))
