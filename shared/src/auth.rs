@@ -262,45 +262,40 @@ where
     }
 }
 
-/// A caller whose token says `admin` (401 without a token, 403 with another role). Handlers
-/// still check the role now in their statement: the token may be older than a demotion.
-#[derive(Debug, Clone, Copy)]
-pub struct Admin(pub AuthUser);
+/// Declares an extractor for callers whose token says one of `roles` (401 without a token,
+/// 403 with another role). Handlers still check the role now in their statement: the token
+/// may be older than a demotion.
+macro_rules! role_extractor {
+    ($(#[$doc:meta])* $name:ident: $($role:expr),+) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name(pub AuthUser);
 
-impl<S> FromRequestParts<S> for Admin
-where
-    S: Send + Sync,
-    Arc<AuthKeys>: FromRef<S>,
-{
-    type Rejection = Error;
+        impl<S> FromRequestParts<S> for $name
+        where
+            S: Send + Sync,
+            Arc<AuthKeys>: FromRef<S>,
+        {
+            type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        AuthUser::from_request_parts(parts, state)
-            .await?
-            .require(&[Role::Admin])
-            .map(Admin)
-    }
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+                AuthUser::from_request_parts(parts, state)
+                    .await?
+                    .require(&[$($role),+])
+                    .map($name)
+            }
+        }
+    };
 }
 
-/// A caller whose token says `cashier` or `admin` (401 without a token, 403 with another
-/// role). Handlers still check the role now in their statement, as for [`Admin`].
-#[derive(Debug, Clone, Copy)]
-pub struct Staff(pub AuthUser);
-
-impl<S> FromRequestParts<S> for Staff
-where
-    S: Send + Sync,
-    Arc<AuthKeys>: FromRef<S>,
-{
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        AuthUser::from_request_parts(parts, state)
-            .await?
-            .require(&[Role::Cashier, Role::Admin])
-            .map(Staff)
-    }
-}
+role_extractor!(
+    /// A caller whose token says `admin`.
+    Admin: Role::Admin
+);
+role_extractor!(
+    /// A caller whose token says `cashier` or `admin`.
+    Staff: Role::Cashier, Role::Admin
+);
 
 /// bcrypt hash of a random password at cost 12, the default cost, so that checking an unknown
 /// user costs what checking a real one does without hashing anything at cold start.

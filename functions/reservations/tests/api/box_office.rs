@@ -59,6 +59,17 @@ impl Cinema {
         .expect("count")
     }
 
+    async fn cancel(&self, token: &str, id: i64) -> TestResponse {
+        self.app
+            .send(
+                Method::POST,
+                &format!("/reservations/{id}/cancel"),
+                Some(token),
+                None,
+            )
+            .await
+    }
+
     async fn check_in(&self, token: &str, code: &str) -> TestResponse {
         self.app
             .post("/check-in", Some(token), json!({"code": code}))
@@ -251,13 +262,7 @@ async fn an_unpaid_hold_lapses_at_pay_by_and_its_seats_are_free_without_any_job(
     c.pay(&c.cashier.1, held, "cash")
         .await
         .expect_error(StatusCode::CONFLICT, "reservation_lapsed");
-    c.app
-        .send(
-            Method::POST,
-            &format!("/reservations/{held}/cancel"),
-            Some(&c.alice.1),
-            None,
-        )
+    c.cancel(&c.alice.1, held)
         .await
         .expect_error(StatusCode::CONFLICT, "reservation_lapsed");
     assert_eq!(c.app.snapshot().await, before);
@@ -306,13 +311,7 @@ async fn cancelling_a_paid_reservation_refunds_it_and_voids_its_passes(pool: PgP
     let c = cinema(pool).await;
     let sold = c.sell(&[c.tickets[2]]).await;
     let cancelled = c
-        .app
-        .send(
-            Method::POST,
-            &format!("/reservations/{}/cancel", id(&sold)),
-            Some(&c.alice.1),
-            None,
-        )
+        .cancel(&c.alice.1, id(&sold))
         .await
         .expect(StatusCode::OK)
         .clone();
@@ -374,13 +373,7 @@ async fn a_pass_is_admitted_once_and_only_while_check_in_is_open(pool: PgPool) {
     assert_eq!(pass.expect(StatusCode::OK)["status"], "admitted");
 
     // An admitted reservation is not cancelled (and refunded) any more.
-    c.app
-        .send(
-            Method::POST,
-            &format!("/reservations/{}/cancel", id(&sold)),
-            Some(&c.cashier.1),
-            None,
-        )
+    c.cancel(&c.cashier.1, id(&sold))
         .await
         .expect_error(StatusCode::CONFLICT, "already_admitted");
 
@@ -390,13 +383,7 @@ async fn a_pass_is_admitted_once_and_only_while_check_in_is_open(pool: PgPool) {
     let body = early.expect_error(StatusCode::CONFLICT, "outside_check_in_window");
     assert!(body["opens_at"].is_string() && body["closes_at"].is_string());
     let refunded = c.sell(&[seats[5]]).await;
-    c.app
-        .send(
-            Method::POST,
-            &format!("/reservations/{}/cancel", id(&refunded)),
-            Some(&c.cashier.1),
-            None,
-        )
+    c.cancel(&c.cashier.1, id(&refunded))
         .await
         .expect(StatusCode::OK);
     c.check_in(&c.cashier.1, &self::codes(&refunded)[0])
@@ -456,8 +443,8 @@ async fn of_a_hundred_concurrent_scans_of_a_pass_one_admits_it(pool: PgPool) {
     }
 }
 
-/// Round by round, a hold lapses at an instant at which 50 payments and 50 bookings of its seat
-/// arrive: either the payment wins (one 200; every booking is refused) or the lapse does (every
+/// Round by round, a hold lapses while 50 payments and 50 bookings of its seat arrive at once:
+/// either the payment wins (one 200; every booking is refused) or the lapse does (every
 /// payment is refused; one booking gets the seat). Never both, never neither, never a 5xx.
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn paying_and_booking_at_the_instant_a_hold_lapses_have_exactly_one_winner(pool: PgPool) {
@@ -467,19 +454,23 @@ async fn paying_and_booking_at_the_instant_a_hold_lapses_have_exactly_one_winner
         customers.push(c.app.user(&format!("rival{i:02}"), Role::User).await.1);
     }
     let (mut paid_won, mut booking_won) = (0, 0);
-    for round in 0..6 {
+    // The burst starts 300 ms from now; the hold lapses `offset` ms after that, so that the
+    // instant falls before, inside and after the burst's few dozen milliseconds.
+    let offsets = [-20, -5, 0, 5, 10, 15, 20, 30, 45, 60];
+    for (round, offset) in offsets.into_iter().enumerate() {
         let seat = c.tickets[20 + round];
         let held = id(c
             .book(&c.alice.1, json!({"ticket_ids": [seat]}))
             .await
             .expect(StatusCode::CREATED));
-        c.pay_by(held, "now() + interval '300 milliseconds'").await;
-        let lapse = tokio::time::Instant::now() + std::time::Duration::from_millis(300);
+        c.pay_by(
+            held,
+            &format!("now() + interval '{} milliseconds'", 300 + offset),
+        )
+        .await;
+        let at = tokio::time::Instant::now() + std::time::Duration::from_millis(300);
         let mut tasks = Vec::new();
-        for (i, customer) in customers.iter().enumerate() {
-            // Spread around the instant: from 40 ms before to 40 ms after.
-            let at = lapse + std::time::Duration::from_millis(2 * i as u64)
-                - std::time::Duration::from_millis(40);
+        for customer in &customers {
             let (app, cashier, customer) = (c.app.clone(), c.cashier.1.clone(), customer.clone());
             tasks.push(tokio::spawn(async move {
                 tokio::time::sleep_until(at).await;
@@ -539,7 +530,10 @@ async fn paying_and_booking_at_the_instant_a_hold_lapses_have_exactly_one_winner
         .expect("holders");
         assert_eq!(holders, 1, "round {round}: the seat has exactly one holder");
     }
-    eprintln!("lapse races: payment won {paid_won}, a booking won {booking_won} of 6 rounds");
+    eprintln!(
+        "lapse races: payment won {paid_won}, a booking won {booking_won} of {} rounds",
+        offsets.len()
+    );
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
@@ -556,13 +550,7 @@ async fn sales_are_reported_by_screening_film_and_day_in_exact_money(pool: PgPoo
     .expect(StatusCode::CREATED);
     c.sell(&[c.tickets[2], c.tickets[3], c.tickets[4]]).await;
     let refunded = c.sell(&[c.tickets[5]]).await;
-    c.app
-        .send(
-            Method::POST,
-            &format!("/reservations/{}/cancel", id(&refunded)),
-            Some(&c.cashier.1),
-            None,
-        )
+    c.cancel(&c.cashier.1, id(&refunded))
         .await
         .expect(StatusCode::OK);
     // Tonight: one sold and admitted.
