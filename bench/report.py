@@ -121,6 +121,26 @@ def logins(table, directory):
                   f"{100 * kept:.0f} %", "≥ 80 %", kept >= 0.8)
 
 
+def concurrency(table, directory):
+    runs = {row["run"]: row for row in load(directory, "concurrency.json")}
+    sale = runs["flash"]
+    once = sale["seats_sold"] == sale["distinct_seats_sold"] == sale["seats"]
+    table.add(f"flash sale: {sale['customers']} customers for {sale['seats']} seats, 1-4 each, "
+              f"{sale['processes']} processes (pool 2)",
+              f"{sale['distinct_seats_sold']} seats sold once, {sale['server_errors']} × 5xx; "
+              f"p99 {sale['p99_ms']:.0f} ms; {sale['bookings_per_s']:.0f} bookings/s, "
+              f"{sale['seats_per_s']:.0f} seats/s",
+              "every seat once", "-", "70 once, 0 × 5xx", once and sale["server_errors"] == 0)
+    storm = runs["storm"]
+    ok = storm["failure_count"] == 0 and storm["recovered_s"] is not None and storm["max_ms"] < 10_000
+    table.add(f"connection storm: {storm['processes']} processes (pool 2) against max_connections "
+              f"{storm['max_connections']}",
+              f"{storm['ok_200']} × 200, {storm['unavailable_503']} × 503 + Retry-After, "
+              f"{storm['failure_count']} other; max {storm['max_ms'] / 1000:.1f} s; recovered in "
+              f"{storm['recovered_s']} s",
+              "function timeout 10 s", "-", "2xx or 503, none hung", ok)
+
+
 def memory(table, cold):
     hello = cold["hello"]["peak_rss_kib"]
     for function in ("auth", "films", "screenings", "reservations"):
@@ -170,6 +190,7 @@ def main():
     endpoint_rows = statements(table, directory)
     booking(table, directory)
     logins(table, directory)
+    concurrency(table, directory)
     memory(table, cold)
     sizes(table, directory, smoke)
 

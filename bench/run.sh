@@ -6,7 +6,8 @@
 #
 # Needs: make tools (cargo-lambda, zig, moto), wrk, zip, a PostgreSQL server at PG_SERVER.
 # Uses the databases cinema_bench, cinema_bench_requests, cinema_bench_sql, cinema_coldstart
-# and cinema_scale_* (the large one kept between runs), and ports 7101-7120, 5015 and 9300.
+# and cinema_scale_* (the large one kept between runs), cinema_bench_flash, a private cluster of
+# its own for the connection storm (PostgreSQL's initdb), and ports 7101-7120, 5015 and 9300.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -51,6 +52,9 @@ DURATION=$request_duration bench/requests.sh
 
 echo "== scale: every read and booking on a near-empty cinema and on five years of data"
 bench/scale.sh
+
+echo "== concurrency: a flash sale, and a connection storm against a 50-connection PostgreSQL"
+python3 bench/concurrency.py "$bin_dir" "$pg_server" "$out_dir/concurrency.json" ${smoke:+--smoke}
 
 echo
 python3 bench/report.py "$out_dir" ${smoke:+--smoke} | tee "$out_dir/report.md"

@@ -19,9 +19,6 @@ Everything it starts (moto, the emulator, the function) runs in its own process 
 is stopped on the way out, whatever happens.
 """
 
-import base64
-import hashlib
-import hmac
 import http.client
 import json
 import os
@@ -36,6 +33,7 @@ import boto3
 
 import processes as processes_lib
 from processes import Children, wait_for_port
+from tokens import mint_token
 
 PLAN = json.loads(os.environ["CS_PLAN"])
 LOAD_REQUESTS = int(os.environ.get("CS_LOAD_REQUESTS") or 0)
@@ -72,21 +70,6 @@ def spawn(argv, logfile, env=None):
 
 
 stop = processes.stop
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def mint_token(key, user_id):
-    """An HS256 access token as the API issues them (claims sub, role, iat, exp), with the
-    default 15-minute lifetime: the functions refuse tokens that live longer than they issue."""
-    now = int(time.time())
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    claims = b64url(json.dumps(
-        {"sub": str(user_id), "role": "user", "iat": now, "exp": now + 900}).encode())
-    signature = hmac.new(key.encode(), f"{header}.{claims}".encode(), hashlib.sha256).digest()
-    return f"{header}.{claims}.{b64url(signature)}"
 
 
 def create_secrets():

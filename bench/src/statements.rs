@@ -61,6 +61,10 @@ impl Measured {
             Some(2)
         } else if self.route == "/reservations" && self.method == Method::POST {
             Some(4)
+        } else if self.route == "/reservations/{id}/pay" {
+            Some(2)
+        } else if self.route == "/check-in" {
+            Some(1)
         } else {
             None
         }
@@ -726,10 +730,78 @@ async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
         S::OK,
     )
     .await?;
+    // ---- the box office
+    let sale = api
+        .measure(
+            "reservations",
+            "/reservations",
+            "2 seats sold and paid at the till",
+            Call::new(M::POST, "/reservations").token(&cashier).json(
+                json!({"ticket_ids": &tickets[6..8], "user_id": ada_id, "payment_method": "card"}),
+            ),
+            S::CREATED,
+        )
+        .await?;
+    let code = sale["tickets"][0]["code"]
+        .as_str()
+        .ok_or("a sale without a pass code")?
+        .to_owned();
+    api.measure(
+        "reservations",
+        "/reservations/{id}/pay",
+        "cashier",
+        Call::new(M::POST, format!("/reservations/{reservation}/pay"))
+            .token(&cashier)
+            .json(json!({"method": "cash"})),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "reservations",
+        "/passes/{code}",
+        "",
+        Call::new(M::GET, format!("/passes/{code}")),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "reservations",
+        "/passes/{code}/qr.svg",
+        "",
+        Call::new(M::GET, format!("/passes/{code}/qr.svg")),
+        S::OK,
+    )
+    .await?;
+    api.measure(
+        "reservations",
+        "/check-in",
+        "two days early (409; the same statement admits)",
+        Call::new(M::POST, "/check-in")
+            .token(&cashier)
+            .json(json!({"code": code})),
+        S::CONFLICT,
+    )
+    .await?;
+    api.measure(
+        "reservations",
+        "/reports/sales",
+        "admin, by screening",
+        Call::new(
+            M::GET,
+            format!(
+                "/reports/sales?from={}&to={}&group_by=screening",
+                in_hours(-1).replace('+', "%2B"),
+                in_hours(72).replace('+', "%2B")
+            ),
+        )
+        .token(&admin),
+        S::OK,
+    )
+    .await?;
     api.measure(
         "reservations",
         "/reservations/{id}/cancel",
-        "",
+        "a paid one: refunded",
         Call::new(M::POST, format!("/reservations/{reservation}/cancel")).token(&user),
         S::OK,
     )

@@ -69,6 +69,9 @@ pub struct Settings {
     pub db_pool_max: u32,
     /// `DB_ACQUIRE_TIMEOUT_SECONDS` (default 5).
     pub db_acquire_timeout: Duration,
+    /// `DB_IDLE_TIMEOUT_SECONDS` (default 300): a pooled connection idle this long is closed,
+    /// giving its slot back to the database's other clients.
+    pub db_idle_timeout: Duration,
     /// `DB_STATEMENT_TIMEOUT_MS`: the server cancels a statement running longer (none if unset).
     pub db_statement_timeout: Option<Duration>,
     /// `DB_LOCK_TIMEOUT_MS`: the server gives up a lock wait longer than this (none if unset).
@@ -171,6 +174,7 @@ impl Settings {
             bcrypt_cost,
             db_pool_max,
             db_acquire_timeout: Duration::from_secs(number(env, "DB_ACQUIRE_TIMEOUT_SECONDS", 5)?),
+            db_idle_timeout: Duration::from_secs(number(env, "DB_IDLE_TIMEOUT_SECONDS", 300)?),
             db_statement_timeout: optional_millis(env, "DB_STATEMENT_TIMEOUT_MS")?,
             db_lock_timeout: optional_millis(env, "DB_LOCK_TIMEOUT_MS")?,
             limits: Limits::from_env(env)?,

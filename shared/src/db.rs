@@ -24,7 +24,7 @@ pub fn pool(options: PgConnectOptions, settings: &Settings) -> PgPool {
         .min_connections(0)
         .max_connections(settings.db_pool_max)
         .acquire_timeout(settings.db_acquire_timeout)
-        .idle_timeout(std::time::Duration::from_secs(300))
+        .idle_timeout(settings.db_idle_timeout)
         .test_before_acquire(true)
         .connect_lazy_with(options)
 }

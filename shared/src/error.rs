@@ -308,12 +308,14 @@ impl From<sqlx::Error> for Error {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_) => Self::Unavailable(error),
             // The server went away mid-session (failover, restart: class 08, 57P01–57P03),
-            // refused the credentials (28P01, e.g. mid-rotation), or cancelled a statement or a
-            // lock wait that ran past its budget (57014, 55P03): unavailable, not a bug, and
-            // nothing was committed.
+            // refused the credentials (28P01, e.g. mid-rotation), ran out of resources (class
+            // 53: connection slots, 53300, once the pool's retries give up; memory; disk), or
+            // cancelled a statement or a lock wait that ran past its budget (57014, 55P03):
+            // unavailable, not a bug, and nothing was committed.
             sqlx::Error::Database(ref db)
                 if db.code().is_some_and(|code| {
                     code.starts_with("08")
+                        || code.starts_with("53")
                         || matches!(
                             code.as_ref(),
                             "57P01" | "57P02" | "57P03" | "28P01" | "57014" | "55P03"

@@ -46,6 +46,7 @@ pub fn settings() -> Settings {
         bcrypt_cost: 4,
         db_pool_max: 5,
         db_acquire_timeout: std::time::Duration::from_secs(5),
+        db_idle_timeout: std::time::Duration::from_secs(300),
         db_statement_timeout: None,
         db_lock_timeout: None,
         limits: crate::config::Limits::default(),

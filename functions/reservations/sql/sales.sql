@@ -8,12 +8,18 @@ with sold as (
                x.seats_paid, x.seats_held, x.seats_admitted, x.revenue
         from screenings s
         cross join lateral (
-            select count(*) filter (where r.status = 'paid') as seats_paid,
-                   count(*) filter (where current_status(r.status, r.pay_by) = 'active') as seats_held,
-                   count(ri.admitted_at) as seats_admitted,
-                   coalesce(sum(ri.price) filter (where r.status = 'paid'), 0) as revenue
-            from reservations r join reservation_items ri on ri.reservation_id = r.id
-            where r.screening_id = s.id and r.status in ('active', 'paid') and ri.active
+            select coalesce(sum(i.seats) filter (where r.status = 'paid'), 0) as seats_paid,
+                   coalesce(sum(i.seats) filter (where current_status(r.status, r.pay_by) = 'active'), 0) as seats_held,
+                   coalesce(sum(i.admitted), 0) as seats_admitted,
+                   coalesce(sum(r.total_price) filter (where r.status = 'paid'), 0) as revenue
+            from reservations r
+            -- Per reservation, its seats by their index: a lookup per booking, whatever the
+            -- estimates (a join here became a scan of every booked seat per screening).
+            cross join lateral (
+                select count(*) as seats, count(ri.admitted_at) as admitted
+                from reservation_items ri where ri.reservation_id = r.id and ri.active
+            ) i
+            where r.screening_id = s.id and r.status in ('active', 'paid')
         ) x
         where s.starts_at >= $1 and s.starts_at < $2 and authorize($4, 'admin')
     )
