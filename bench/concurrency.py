@@ -130,7 +130,7 @@ def flash(bin_dir, server, customers, booking_processes, children):
         returning id""").split()
     tokens = [mint_token(KEY, int(i)) for i in ids]
     booking_ports = serve(children, bin_dir, "reservations", booking_processes, url, {})
-    seat_ports = serve(children, bin_dir, "screenings", 2, url, {})
+    seat_ports = serve(children, bin_dir, "screenings", booking_processes, url, {})
 
     barrier = threading.Barrier(customers + 1)
     lock = threading.Lock()
@@ -270,11 +270,15 @@ def storm_on(bin_dir, server, processes, clients, seconds, idle_timeout, childre
                     failures.append(f"{port}: {status} {body} (Retry-After {retry_after})")
 
     peak = [0]
+    # Opened before the storm: once it starts, no new session gets a slot.
+    watcher = subprocess.Popen(["psql", "-XAtq", f"{server}/postgres"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
 
     def watch_connections():
         while time.monotonic() < stop_at:
-            count = int(psql(f"{server}/postgres", "select count(*) from pg_stat_activity where backend_type = 'client backend'"))
-            peak[0] = max(peak[0], count)
+            watcher.stdin.write("select count(*) from pg_stat_activity where backend_type = 'client backend';\n")
+            watcher.stdin.flush()
+            peak[0] = max(peak[0], int(watcher.stdout.readline()))
             time.sleep(0.25)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
@@ -285,6 +289,8 @@ def storm_on(bin_dir, server, processes, clients, seconds, idle_timeout, childre
     for thread in threads:
         thread.join()
     storm_s = time.monotonic() - start
+    watcher.stdin.close()
+    watcher.wait()
 
     # Load drops: a third of the processes stay in use, one request each per round.
     survivors = ports[: max(1, processes // 3)]

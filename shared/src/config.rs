@@ -158,7 +158,8 @@ impl Settings {
         }
         let db_pool_max = number(env, "DB_POOL_MAX_CONNECTIONS", 2)?;
         if db_pool_max < 2 {
-            // A booking that loses a race for a seat reads who won on a second connection.
+            // An idempotent booking that loses a race for a seat reads who won on a second
+            // connection (its own is in a transaction the failed statement aborted).
             return Err(ConfigError::Invalid {
                 name: "DB_POOL_MAX_CONNECTIONS",
                 reason: "must be at least 2".into(),

@@ -14,7 +14,7 @@ use shared::error::violated;
 use shared::openapi::{ErrorBody, JsonBody, SignedIn};
 use shared::validate::Checks;
 use shared::{AppState, AuthUser, Error, ErrorCode, Json, Result, Role, constraints, rules};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use utoipa::ToSchema;
 
 use crate::idempotency;
@@ -91,8 +91,8 @@ impl Booking {
 }
 
 /// Runs the booking statement; returns the new reservation's id or the rule it broke.
-/// The pool answers which seats were taken when a race is lost (`db` may be a transaction the
-/// failed statement has aborted).
+/// When a race is lost, the seats taken are read again: on `db`, or, if the failed statement
+/// has aborted the transaction `db` is in, on another connection of the pool.
 async fn book(db: &mut PgConnection, state: &AppState, booking: &Booking) -> Result<i64> {
     let outcome = sqlx::query_file!(
         "sql/book.sql",
@@ -113,9 +113,15 @@ async fn book(db: &mut PgConnection, state: &AppState, booking: &Booking) -> Res
             if violated(&e) == Some(constraints::RESERVATION_ITEMS_ACTIVE_TICKET)
                 || matches!(&e, sqlx::Error::Database(db) if db.code().as_deref() == Some("40P01")) =>
         {
-            return Err(seats_taken(
-                taken_now(&booking.ticket_ids, &state.db).await?,
-            ));
+            // Outside a transaction the failed statement left the connection usable: ask it.
+            // Inside one (an idempotent booking's savepoint) the transaction is aborted until
+            // rolled back, so another connection answers.
+            let taken = if sqlx::Connection::is_in_transaction(&*db) {
+                taken_now(&booking.ticket_ids, &mut *state.db.acquire().await?).await?
+            } else {
+                taken_now(&booking.ticket_ids, db).await?
+            };
+            return Err(seats_taken(taken));
         }
         // A seat withdrawn, or its screening deleted, while this booking was being made.
         Err(e)
@@ -170,13 +176,13 @@ async fn book(db: &mut PgConnection, state: &AppState, booking: &Booking) -> Res
     Err(seats_taken(outcome.taken.into_iter().flatten().collect()))
 }
 
-async fn taken_now(ticket_ids: &[i64], pool: &PgPool) -> Result<Vec<i64>> {
+async fn taken_now(ticket_ids: &[i64], db: &mut PgConnection) -> Result<Vec<i64>> {
     let taken = sqlx::query_scalar!(
         r#"select ticket_id as "ticket_id!" from reservation_items
            where ticket_id = any($1) and holds_seat(active, held_until) order by 1"#,
         ticket_ids
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(taken)
 }
