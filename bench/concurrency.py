@@ -273,6 +273,10 @@ def storm_on(bin_dir, server, processes, clients, seconds, idle_timeout, childre
     # Opened before the storm: once it starts, no new session gets a slot.
     watcher = subprocess.Popen(["psql", "-XAtq", f"{server}/postgres"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, text=True)
+    watcher.stdin.write("select 1;\n")
+    watcher.stdin.flush()
+    if watcher.stdout.readline().strip() != "1":
+        sys.exit("the connection watcher could not connect")
 
     def watch_connections():
         while time.monotonic() < stop_at:
