@@ -56,6 +56,21 @@ def fresh_database(bin_dir, server, name):
     return url
 
 
+def screening_with_seats(url, starts_in):
+    """A film and its screening in hall 1 (7 x 10 seats) starting `starts_in` from now; its id."""
+    return psql(url, f"""
+        insert into films (title, age_rating, duration_minutes, release_year) values ('Premiere', 'PG', 120, 2026);
+        with s as (
+            insert into screenings (film_id, hall_id, starts_at, ends_at, base_price)
+            select 1, 1, now() + interval '{starts_in}', now() + interval '{starts_in}' + interval '2 hours', 12
+            returning id
+        ), t as (
+            insert into tickets (screening_id, row_number, seat_number)
+            select s.id, r, n from s, generate_series(1, 7) r, generate_series(1, 10) n
+        )
+        select id from s""").splitlines()[-1]
+
+
 def serve(children, bin_dir, function, count, url, extra_env):
     """`count` processes serving `function`, each with its own pool; their ports."""
     env = dict(os.environ, DATABASE_URL=url, JWT_SECRET=KEY, RUST_LOG="warn",
@@ -114,16 +129,7 @@ def percentile(values, p):
 
 def flash(bin_dir, server, customers, booking_processes, children):
     url = fresh_database(bin_dir, server, "cinema_bench_flash")
-    screening = psql(url, """
-        insert into films (title, age_rating, duration_minutes, release_year) values ('Premiere', 'PG', 120, 2026);
-        with s as (
-            insert into screenings (film_id, hall_id, starts_at, ends_at, base_price)
-            select 1, 1, now() + interval '2 days', now() + interval '2 days 2 hours', 12 returning id
-        ), t as (
-            insert into tickets (screening_id, row_number, seat_number)
-            select s.id, r, n from s, generate_series(1, 7) r, generate_series(1, 10) n
-        )
-        select id from s""").splitlines()[-1]
+    screening = screening_with_seats(url, "2 days")
     ids = psql(url, f"""
         insert into users (username, password_hash, full_name)
         select 'fan_' || i, 'not a hash', 'Flash Customer' from generate_series(1, {customers}) i
@@ -228,16 +234,7 @@ def storm(bin_dir, processes, clients, seconds, idle_timeout, children):
 
 def storm_on(bin_dir, server, processes, clients, seconds, idle_timeout, children):
     url = fresh_database(bin_dir, server, "cinema")
-    screening = psql(url, """
-        insert into films (title, age_rating, duration_minutes, release_year) values ('Storm', 'PG', 100, 2026);
-        with s as (
-            insert into screenings (film_id, hall_id, starts_at, ends_at, base_price)
-            select 1, 1, now() + interval '1 day', now() + interval '1 day 2 hours', 9 returning id
-        ), t as (
-            insert into tickets (screening_id, row_number, seat_number)
-            select s.id, r, n from s, generate_series(1, 7) r, generate_series(1, 10) n
-        )
-        select id from s""").splitlines()[-1]
+    screening = screening_with_seats(url, "1 day")
     ports = serve(children, bin_dir, "screenings", processes, url, {"DB_IDLE_TIMEOUT_SECONDS": str(idle_timeout)})
     path = f"/screenings/{screening}/seats"
     lock = threading.Lock()

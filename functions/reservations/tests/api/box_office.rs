@@ -653,3 +653,25 @@ async fn sales_are_reported_by_screening_film_and_day_in_exact_money(pool: PgPoo
 fn encode(text: &str) -> String {
     text.replace('+', "%2B").replace(':', "%3A")
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_started_screenings_reservation_is_not_paid(pool: PgPool) {
+    let c = cinema(pool).await;
+    let sold = c.sell(&[c.tickets[0]]).await;
+    let held = id(c
+        .book(&c.alice.1, json!({"ticket_ids": [c.tickets[1]]}))
+        .await
+        .expect(StatusCode::CREATED));
+    sqlx::query("update screenings set starts_at = now() - interval '5 minutes', ends_at = now() + interval '1 hour'")
+        .execute(c.app.db())
+        .await
+        .expect("start");
+    let before = c.app.snapshot().await;
+    c.pay(&c.cashier.1, held, "cash")
+        .await
+        .expect_error(StatusCode::CONFLICT, "screening_started");
+    c.pay(&c.cashier.1, id(&sold), "cash")
+        .await
+        .expect_error(StatusCode::CONFLICT, "already_paid");
+    assert_eq!(c.app.snapshot().await, before);
+}
