@@ -26,10 +26,21 @@ help: ## List the targets
 
 # ---------------------------------------------------------------- tools
 
-$(VENV)/.installed: requirements-dev.txt
+PIP := $(VENV)/bin/pip install --quiet --disable-pip-version-check
+
+# cargo-lambda and zig first, at the versions requirements-dev.txt pins: the arm64 build needs
+# only them, and starts while the rest installs.
+$(VENV)/.lambda-tools: requirements-dev.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PIP) $$(grep -E '^(cargo-lambda|ziglang)==' requirements-dev.txt)
 	touch $@
+
+$(VENV)/.installed: $(VENV)/.lambda-tools
+	$(PIP) -r requirements-dev.txt
+	touch $@
+
+.PHONY: lambda-tools
+lambda-tools: $(VENV)/.lambda-tools
 
 .PHONY: tools
 tools: $(VENV)/.installed ## Install cargo-lambda, zig, SAM, cfn-lint and moto into .venv
@@ -45,10 +56,13 @@ sqlx-cli:
 # features for the whole workspace: `--workspace` here (and `--bin` for migrate) builds exactly
 # those artefacts, so nothing is compiled again when a function starts.
 .PHONY: dev
-dev: tools ## Run the whole API locally at http://127.0.0.1:9000 (migrates and creates a dev admin)
-	@url=$$(DATABASE_URL='$(DATABASE_URL)' scripts/dev-db.sh); \
+dev: ## Run the whole API locally at http://127.0.0.1:9000 (migrates and creates a dev admin)
+	@mkdir -p target; \
+	$(MAKE) --no-print-directory tools > target/tools.log 2>&1 & tools=$$!; \
+	url=$$(DATABASE_URL='$(DATABASE_URL)' scripts/dev-db.sh); \
 	echo "Building every function (one cargo invocation; each answers its first request without compiling)"; \
 	cargo build --workspace --bins; \
+	wait $$tools || { cat target/tools.log; echo "FAIL make tools"; exit 1; }; \
 	$(MAKE) --no-print-directory migrate DATABASE_URL="$$url"; \
 	echo; \
 	echo "  Cinema API   http://127.0.0.1:$(DEV_PORT)"; \
@@ -70,25 +84,27 @@ migrate: ## Apply migrations to $DATABASE_URL and create the dev admin if no adm
 TEST_DB_SERVER := $(PG_SERVER)
 
 .PHONY: test
-test: tools ## Everything CI runs: unit, router, contract, emulator, AWS fidelity, end-to-end, template and .sqlx checks
+test: lambda-tools ## Everything CI runs: unit, router, contract, emulator, AWS fidelity, end-to-end, template and .sqlx checks
 	@server=$$(DATABASE_URL='$(TEST_DB_SERVER)/cinema_test' scripts/dev-db.sh); server=$${server%/*}; \
 	$(MAKE) --no-print-directory test-all TEST_DB_SERVER="$$server"
 
 .PHONY: test-all
-# The arm64 release build is the longest step and needs no database: it runs alongside the
-# static checks (formatting, clippy, the template, .sqlx), which are not timing-sensitive, and
-# is finished before the tests start, so that they run on a quiet machine.
-test-all: tools
+# The arm64 release build is the longest step and needs no database and only cargo-lambda and
+# zig: it runs alongside the rest of the tools' install and the static checks (formatting,
+# clippy, the template, .sqlx), which are not timing-sensitive, and is finished before the
+# tests start, so that they run on a quiet machine.
+test-all: lambda-tools
 	@mkdir -p target; \
 	rm -f target/package.rc; \
-	setsid bash -c '$(MAKE) --no-print-directory package > target/package.log 2>&1; echo $$? > target/package.rc' & \
+	setsid bash -c '$(MAKE) --no-print-directory build > target/package.log 2>&1; echo $$? > target/package.rc' & \
 	package=$$!; \
 	trap 'kill -- -$$package 2>/dev/null || true; kill $$(cat target/moto.pid 2>/dev/null) 2>/dev/null || true' EXIT; \
-	echo "== Lambda packages (release, arm64): building alongside the checks (target/package.log)"; \
-	$(MAKE) --no-print-directory fmt-check clippy template-check sqlx-check browser-tools; \
+	echo "== Lambda packages (release, arm64): building alongside the tools and the checks (target/package.log)"; \
+	$(MAKE) --no-print-directory tools fmt-check clippy template-check sqlx-check browser-tools; \
 	wait $$package || true; \
-	if [ "$$(cat target/package.rc 2>/dev/null)" != 0 ]; then tail -n 60 target/package.log; echo "FAIL make package"; exit 1; fi; \
+	if [ "$$(cat target/package.rc 2>/dev/null)" != 0 ]; then tail -n 60 target/package.log; echo "FAIL make build"; exit 1; fi; \
 	grep -E '^ *Finished' target/package.log | tail -n 1; \
+	$(MAKE) --no-print-directory package 2>&1 | sed "/^ *Finished/d"; \
 	moto_server -H 127.0.0.1 -p $(EMULATOR_PORT) > target/moto.log 2>&1 & echo $$! > target/moto.pid; \
 	for _ in $$(seq 50); do curl -s -o /dev/null http://127.0.0.1:$(EMULATOR_PORT)/ && break; sleep 0.2; done; \
 	echo "== cargo test (a fresh database per test)"; \
@@ -195,12 +211,12 @@ migrate-remote: tools ## Run the deployed migrate function once (stack $STACK) a
 	sam remote invoke MigrateFunction --stack-name $(STACK) --event '{}'
 
 .PHONY: build
-build: tools ## Build every function for Lambda (release, arm64) into target/lambda/<function>/
+build: lambda-tools ## Build every function for Lambda (release, arm64) into target/lambda/<function>/
 	rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
 
 .PHONY: package
-package: build ## Lay the arm64 binaries out for sam deploy (.aws-sam/build), as sam build would
+package: build tools ## Lay the arm64 binaries out for sam deploy (.aws-sam/build), as sam build would
 	$(VENV)/bin/python scripts/sam-package.py
 
 .PHONY: deploy

@@ -176,14 +176,24 @@ pub enum Error {
     Internal(#[from] anyhow::Error),
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    detail: String,
-    code: ErrorCode,
+/// The body of every error response, as serialized; the OpenAPI document describes this type
+/// (as `Error`). Some errors add fields of their own (a 409 for taken seats lists its
+/// `ticket_ids`), which the document allows as additional properties.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody<'a> {
+    /// What went wrong, for a person to read.
+    pub detail: String,
+    /// A stable code for programs to branch on.
+    pub code: ErrorCode,
+    /// For validation failures (422): every invalid field.
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a [FieldError]>,
+    #[schema(value_type = Option<Vec<FieldError>>)]
+    pub errors: Option<&'a [FieldError]>,
+    /// The fields an error adds of its own, at the top level of the body.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    extra: Option<&'a Value>,
+    #[schema(ignore)]
+    pub extra: Option<&'a Value>,
 }
 
 impl Error {
@@ -257,7 +267,7 @@ impl Error {
             }
             _ => (None, None),
         };
-        serde_json::to_value(Body {
+        serde_json::to_value(ErrorBody {
             detail: self.to_string(),
             code: self.code(),
             errors,
@@ -468,6 +478,21 @@ mod tests {
         let body = body_json(response).await;
         assert_eq!(body["ticket_ids"], serde_json::json!([3]));
         assert_eq!(body["code"], "seats_taken");
+    }
+
+    #[test]
+    fn the_documented_error_schema_is_the_serialized_body() {
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(ErrorBody::schema()).expect("schema");
+        let documented: Vec<&String> = schema["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .collect();
+        let body = Error::Validation(vec![FieldError::new("title", "empty")]).body();
+        let sent: Vec<&String> = body.as_object().expect("an object").keys().collect();
+        assert_eq!(documented, sent);
+        assert_eq!(schema["required"], serde_json::json!(["detail", "code"]));
     }
 
     #[test]

@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use utoipa::openapi::schema::{AdditionalProperties, Schema};
 use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
-use utoipa::{IntoResponses, Modify, PartialSchema, ToSchema};
+use utoipa::{IntoResponses, Modify, PartialSchema};
 
-use crate::error::{ErrorCode, FieldError};
+pub use crate::error::ErrorBody;
+use crate::error::FieldError;
 pub use crate::pagination::PageParams;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -32,20 +33,6 @@ pub fn document<S: Clone + Send + Sync + 'static>(
     let mut document = routes.into_openapi();
     Common.modify(&mut document);
     document
-}
-
-/// The body of every error response. Some errors add fields of their own (a 409 for taken
-/// seats lists their `ticket_ids`).
-#[derive(Debug, ToSchema)]
-#[schema(as = Error)]
-#[allow(dead_code)] // A description of `error::Body`, which is what is serialized.
-pub struct ErrorBody {
-    /// What went wrong, for a person to read.
-    detail: String,
-    /// A stable code for programs to branch on.
-    code: ErrorCode,
-    /// For validation failures (422): every invalid field.
-    errors: Option<Vec<FieldError>>,
 }
 
 fn error(description: &str) -> RefOr<Response> {
