@@ -22,16 +22,14 @@ is stopped on the way out, whatever happens.
 import http.client
 import json
 import os
-import secrets
 import signal
 import statistics
 import sys
 import threading
 import time
 
-import boto3
-
 import processes as processes_lib
+import secrets_emulator
 from processes import Children, wait_for_port
 from tokens import mint_token
 
@@ -73,17 +71,8 @@ stop = processes.stop
 
 
 def create_secrets():
-    """The app secret and an RDS-format database secret in moto; returns (ARNs, jwt key)."""
-    client = boto3.client(
-        "secretsmanager", endpoint_url=ENDPOINT, region_name="us-east-1",
-        aws_access_key_id="test", aws_secret_access_key="test",
-    )
-    key = secrets.token_urlsafe(48)  # 64 characters
-    suffix = secrets.token_hex(4)
-    app = client.create_secret(Name=f"cold-start/app-{suffix}",
-                               SecretString=json.dumps({"jwt_secret": key}))
-    db = client.create_secret(Name=f"cold-start/db-{suffix}", SecretString=json.dumps(DB))
-    return app["ARN"], db["ARN"], key
+    """The app secret and the database secret in moto: (app ARN, database ARN, signing key)."""
+    return secrets_emulator.app_and_database(ENDPOINT, "cold-start", DB)
 
 
 class Request(threading.Thread):

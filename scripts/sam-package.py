@@ -11,53 +11,22 @@ With --dry-run, the same layout goes to target/sam-dry-run/ instead (never .aws-
 which a later plain `sam deploy` would ship), with placeholders for missing binaries: the
 generated template can be validated without an arm64 build (make template-check).
 """
-import pathlib
 import shutil
 import sys
 
-import yaml
+from cfn_template import ROOT, dump, load
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = ROOT / ".aws-sam" / "build"
 DRY_RUN = ROOT / "target" / "sam-dry-run"
-
-
-class Tagged(yaml.YAMLObject):
-    """A CloudFormation short tag (!Ref, !Sub, ...), kept as it was."""
-
-    def __init__(self, tag, value):
-        self.tag, self.value = tag, value
-
-
-def construct(loader, suffix, node):
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return Tagged("!" + suffix, value)
-
-
-def represent(dumper, data):
-    if isinstance(data.value, list):
-        return dumper.represent_sequence(data.tag, data.value)
-    if isinstance(data.value, dict):
-        return dumper.represent_mapping(data.tag, data.value)
-    return dumper.represent_scalar(data.tag, data.value)
 
 
 # Every function of template.yaml, by binary (make build must have built each of them).
 EXPECTED = ["auth", "films", "screenings", "reservations", "docs", "migrate", "fallback"]
 
-yaml.SafeLoader.add_multi_constructor("!", construct)
-yaml.SafeDumper.add_representer(Tagged, represent)
-
-
 def main():
     dry_run = "--dry-run" in sys.argv
     build = DRY_RUN if dry_run else BUILD
-    template = yaml.safe_load((ROOT / "template.yaml").read_text())
+    template = load()
     shutil.rmtree(build, ignore_errors=True)
     build.mkdir(parents=True)
     packaged = []
@@ -90,7 +59,7 @@ def main():
     if sorted(packaged) != sorted(EXPECTED):
         sys.exit(f"template.yaml builds {sorted(packaged)}, expected {sorted(EXPECTED)}: update scripts/sam-package.py")
     template.get("Globals", {}).get("Function", {}).pop("CodeUri", None)
-    (build / "template.yaml").write_text(yaml.safe_dump(template, sort_keys=False, width=120))
+    (build / "template.yaml").write_text(dump(template))
     print(f"wrote {(build / 'template.yaml').relative_to(ROOT)}")
 
 

@@ -18,12 +18,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-import boto3
-
 import fuzz
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 from processes import free_port, stop_group  # noqa: E402
+import secrets_emulator  # noqa: E402
 
 
 
@@ -68,19 +67,10 @@ def expect(what, status, body, wanted):
 
 
 def create_secrets():
-    client = boto3.client("secretsmanager", region_name=os.environ.get("AWS_REGION", "us-east-1"))
-    suffix = secrets.token_hex(4)
-    jwt_secret = secrets.token_urlsafe(48)
-    app = client.create_secret(Name=f"e2e-app-{suffix}", SecretString=json.dumps({"jwt_secret": jwt_secret}))
-    db = client.create_secret(
-        Name=f"e2e-db-{suffix}",
-        SecretString=json.dumps({
-            "engine": "postgres", "username": "postgres", "password": "trust-auth-ignores-this",
-            "host": os.environ.get("DATABASE_HOST", "127.0.0.1"), "port": int(os.environ.get("DATABASE_PORT", "5432")),
-            "dbname": os.environ["DATABASE_NAME"],
-        }),
-    )
-    return app["ARN"], db["ARN"], jwt_secret
+    """The app secret and the database secret in the emulator: (app ARN, database ARN, key)."""
+    return secrets_emulator.app_and_database(os.environ["AWS_ENDPOINT_URL"], "e2e", secrets_emulator.database_secret(
+        os.environ["DATABASE_NAME"], host=os.environ.get("DATABASE_HOST", "127.0.0.1"),
+        port=os.environ.get("DATABASE_PORT", "5432")))
 
 
 def start_watch(app_arn, db_arn):

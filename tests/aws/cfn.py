@@ -34,9 +34,12 @@ import logging
 import os
 import pathlib
 import re
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "template.yaml"
+sys.path.insert(0, str(ROOT / "scripts"))
+from cfn_template import plain  # noqa: E402
+from cfn_template import load as load_template  # noqa: E402  (template.yaml, short tags as long forms)
 
 ACCOUNT, REGION, PARTITION, STACK = "123456789012", "us-east-1", "aws", "cinema"
 PSEUDO = {
@@ -92,13 +95,6 @@ class _NoValue:
 NO_VALUE = _NoValue()
 
 
-def load_template():
-    """template.yaml as CloudFormation reads it (short tags as long-form intrinsics)."""
-    from samcli.yamlhelper import yaml_parse  # aws-sam-cli's parser, the one `sam` uses
-
-    return _plain(yaml_parse(TEMPLATE.read_text()))
-
-
 def parameter_values(template, mode, extra=None):
     """The mode's parameter values (and `extra`), with the template's defaults for the rest."""
     overrides = dict(MODES[mode], **(extra or {}))
@@ -150,7 +146,7 @@ def render(mode, extra=None):
         def load(self):  # only called for managed policies named without an ARN
             return {}
 
-    transformed = _plain(transform(copy.deepcopy(template), dict(values, **PSEUDO), NoManagedPolicies()))
+    transformed = plain(transform(copy.deepcopy(template), dict(values, **PSEUDO), NoManagedPolicies()))
     typed = _typed(template, values)
     conditions = _evaluate_conditions(transformed.get("Conditions", {}), typed)
 
@@ -169,11 +165,6 @@ def render(mode, extra=None):
     transformed["Conditions"] = conditions
     transformed["ParameterValues"] = typed  # not CloudFormation: what the mode set
     return transformed
-
-
-def _plain(value):
-    """OrderedDicts and tuples as dicts and lists (JSON round trip)."""
-    return json.loads(json.dumps(value))
 
 
 def _evaluate_conditions(definitions, params):

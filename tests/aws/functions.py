@@ -45,6 +45,7 @@ QEMU_PREFIX = "/usr/aarch64-linux-gnu"
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import processes as processes_lib  # noqa: E402
+import secrets_emulator  # noqa: E402
 
 processes = processes_lib.Children(LOG_DIR)
 results = {"passed": 0, "failed": 0}
@@ -106,10 +107,7 @@ def start_moto():
 
 
 def boto(service, endpoint):
-    import boto3
-
-    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return secrets_emulator.client(endpoint, service)
 
 
 def lambda_environment(emulator, name, memory, moto_endpoint, logging_config=None):
@@ -433,8 +431,7 @@ class Mode:
                 self.sensitive += [v for v in value.values() if isinstance(v, str) and len(v) >= 16]
                 if lid == "AdminSecret":
                     self.admin = value
-                arn = sm.create_secret(Name=f"{self.mode}-{lid}-{time.time_ns()}",
-                                       SecretString=json.dumps(value))["ARN"]
+                arn = secrets_emulator.create(sm, f"{self.mode}-{lid}", value)
                 markers[f"Ref:{lid}"] = arn
             elif resource["Type"] == "AWS::RDS::DBCluster":
                 cluster = boto("rds", self.moto).create_db_cluster(
@@ -461,13 +458,11 @@ class Mode:
         given = cfn.MODES[self.mode].get("DatabaseSecretArn")
         if given:
             host, port = PG_SERVER.rsplit("@", 1)[1].rsplit(":", 1)
-            self.db_secret = {"engine": "postgres", "username": "postgres",
-                              "password": "Given#" + os.urandom(8).hex(), "host": host,
-                              "port": int(port), "dbname": self.db}
+            self.db_secret = secrets_emulator.database_secret(
+                self.db, host=host, port=port, password="Given#" + os.urandom(8).hex())
             self.sensitive.append(self.db_secret["password"])
             self.given_arn = given
-            self.given_local = sm.create_secret(Name=f"{self.mode}-given-db-{time.time_ns()}",
-                                                SecretString=json.dumps(self.db_secret))["ARN"]
+            self.given_local = secrets_emulator.create(sm, f"{self.mode}-given-db", self.db_secret)
         self.markers = markers
 
     def environment(self, logical_id):

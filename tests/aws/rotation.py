@@ -29,6 +29,7 @@ import cfn  # noqa: E402
 import functions as host  # noqa: E402
 import runtime_api  # noqa: E402
 from functions import check  # noqa: E402
+import secrets_emulator  # noqa: E402
 
 PORT = int(os.environ.get("ROTATION_PG_PORT", "5491"))
 ROLE, DB = "cinema_rotation", "cinema"
@@ -101,11 +102,8 @@ def main():
 
         moto = host.start_moto()
         sm = host.boto("secretsmanager", moto)
-        db_secret = sm.create_secret(Name=f"rotation-db-{time.time_ns()}", SecretString=json.dumps({
-            "engine": "postgres", "username": ROLE, "password": old, "host": "127.0.0.1", "port": PORT,
-            "dbname": DB}))["ARN"]
-        app_secret = sm.create_secret(Name=f"rotation-app-{time.time_ns()}",
-                                      SecretString=json.dumps({"jwt_secret": os.urandom(32).hex()}))["ARN"]
+        app_secret, db_secret, _ = secrets_emulator.app_and_database(
+            moto, "rotation", secrets_emulator.database_secret(DB, port=PORT, username=ROLE, password=old))
 
         rendered = cfn.render("create")
         routes = cfn.routes(rendered)

@@ -1,0 +1,26 @@
+"""template.yaml as CloudFormation reads it, through the parser `sam` itself uses (aws-sam-cli's
+yamlhelper): short tags such as `!Ref` and `!Sub` become their long forms (`{"Ref": ...}`,
+`{"Fn::Sub": ...}`). For every script that reads the template, and the one that writes a
+packaged copy of it (long forms are CloudFormation too)."""
+import json
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+
+
+def plain(value):
+    """OrderedDicts and tuples as dicts and lists (a JSON round trip)."""
+    return json.loads(json.dumps(value))
+
+
+def load(path=TEMPLATE):
+    from samcli.yamlhelper import yaml_parse
+
+    return plain(yaml_parse(pathlib.Path(path).read_text()))
+
+
+def dump(template):
+    from samcli.yamlhelper import yaml_dump
+
+    return yaml_dump(template)
