@@ -223,7 +223,8 @@ build: lambda-tools ## Build every function for Lambda (release, arm64) into tar
 	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
 
 .PHONY: package
-package: build layout ## Lay the arm64 binaries out for sam deploy (.aws-sam/build), as sam build would
+package: build ## Lay the arm64 binaries out for sam deploy (.aws-sam/build), as sam build would
+	@$(MAKE) --no-print-directory layout
 
 # What make build compiled, laid out (make test builds at low priority, then lays out).
 .PHONY: layout
