@@ -17,7 +17,6 @@ DEV_ADMIN_PASSWORD ?= Cinema\#Admin1
 DEV_JWT_SECRET    ?= local-development-signing-key-never-used-in-aws
 EMULATOR_PORT     ?= 5005
 EMULATOR_ENV      := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
-SQLX_CLI_VERSION  := 0.8.6
 FUNCTIONS         := auth films screenings reservations docs fallback migrate
 
 .PHONY: help
@@ -44,11 +43,6 @@ lambda-tools: $(VENV)/.lambda-tools
 
 .PHONY: tools
 tools: $(VENV)/.installed ## Install cargo-lambda, zig, SAM, cfn-lint and moto into .venv
-
-.PHONY: sqlx-cli
-sqlx-cli:
-	@command -v sqlx >/dev/null && sqlx --version | grep -q $(SQLX_CLI_VERSION) || \
-	  cargo install sqlx-cli --version $(SQLX_CLI_VERSION) --locked --no-default-features --features postgres,rustls
 
 # ---------------------------------------------------------------- local development
 
@@ -93,7 +87,8 @@ test: lambda-tools ## Everything CI runs: unit, router, contract, emulator, AWS 
 # zig. It starts first and runs at the lowest CPU priority (nice 19) through the tools' install,
 # the static checks and the tests, using whatever CPU they leave idle (a test waiting on
 # PostgreSQL, on a process starting, on the network), so that they run almost as on a quiet
-# machine; the AWS-fidelity checks, which run its packages, come last.
+# machine; the AWS-fidelity checks, which run its packages, come last. The rest of the tools
+# install while clippy compiles, which needs none of them.
 test-all: lambda-tools
 	@mkdir -p target; \
 	rm -f target/package.rc; \
@@ -101,7 +96,10 @@ test-all: lambda-tools
 	package=$$!; \
 	trap 'kill -- -$$package 2>/dev/null || true; kill $$(cat target/moto.pid 2>/dev/null) 2>/dev/null || true' EXIT; \
 	echo "== Lambda packages (release, arm64): building in the background at low priority (target/package.log)"; \
-	$(MAKE) --no-print-directory tools fmt-check py-check clippy template-check sqlx-check browser-tools; \
+	$(MAKE) --no-print-directory tools > target/tools.log 2>&1 & tools=$$!; \
+	$(MAKE) --no-print-directory fmt-check sqlx-check PG_SERVER='$(TEST_DB_SERVER)'; \
+	wait $$tools || { cat target/tools.log; echo "FAIL make tools"; exit 1; }; \
+	$(MAKE) --no-print-directory py-check template-check browser-tools; \
 	moto_server -H 127.0.0.1 -p $(EMULATOR_PORT) > target/moto.log 2>&1 & echo $$! > target/moto.pid; \
 	for _ in $$(seq 50); do curl -s -o /dev/null http://127.0.0.1:$(EMULATOR_PORT)/ && break; sleep 0.2; done; \
 	echo "== cargo test (a fresh database per test)"; \
@@ -135,21 +133,32 @@ e2e-run:
 	  ADMIN_USERNAME=e2e_admin ADMIN_PASSWORD='E2e#Admin-Pass1' E2E_LOG=target/e2e/watch.log \
 	  $(VENV)/bin/python tests/e2e.py
 
+# The query macros, online against a fresh database holding exactly the schema of migrations/,
+# write what they describe of each query into SQLX_OFFLINE_DIR (sqlx's own mechanism, the one
+# `cargo sqlx prepare` drives): sqlx-prepare makes that directory .sqlx/; sqlx-check compiles
+# clippy's pass that way and requires .sqlx/ to be identical, so that one compilation both lints
+# and checks the committed query metadata. The macros cannot tell cargo that they read a
+# database, so the workspace's sources are touched first to make them run again.
+SQLX_QUERIES := $(CURDIR)/target/sqlx-queries
+
 .PHONY: sqlx-check
-sqlx-check: sqlx-cli ## Check that .sqlx/ matches the queries (needs a database)
-	@$(MAKE) --no-print-directory sqlx-run SQLX_ARGS=--check
+sqlx-check: ## Clippy (warnings are errors) with every query described by a fresh database; .sqlx/ must match
+	@$(MAKE) --no-print-directory sqlx-online CARGO_ARGS='clippy --workspace --all-targets -- -D warnings'
+	@diff -r .sqlx $(SQLX_QUERIES) || { echo "FAIL .sqlx/ is not what the queries describe: run make sqlx-prepare"; exit 1; }
 
 .PHONY: sqlx-prepare
-sqlx-prepare: sqlx-cli ## Regenerate .sqlx/ after changing a query
-	@$(MAKE) --no-print-directory sqlx-run SQLX_ARGS=
+sqlx-prepare: ## Regenerate .sqlx/ after changing a query
+	@$(MAKE) --no-print-directory sqlx-online CARGO_ARGS='check --workspace --all-targets'
+	rm -rf .sqlx && cp -r $(SQLX_QUERIES) .sqlx
 
-# Both run against a fresh database holding exactly the schema of migrations/.
-.PHONY: sqlx-run
-sqlx-run:
+.PHONY: sqlx-online
+sqlx-online:
 	@url=$$(DATABASE_URL='$(PG_SERVER)/cinema_sqlx' scripts/dev-db.sh); server=$${url%/*}; \
 	psql "$$server/postgres" -qc 'drop database if exists cinema_sqlx' -c 'create database cinema_sqlx'; \
-	DATABASE_URL="$$url" sqlx migrate run --source migrations >/dev/null; \
-	DATABASE_URL="$$url" SQLX_OFFLINE=false cargo sqlx prepare --workspace $(SQLX_ARGS) -- --all-targets
+	for migration in migrations/*.sql; do psql "$$url" -q -v ON_ERROR_STOP=1 -1 -f "$$migration" >/dev/null; done; \
+	rm -rf $(SQLX_QUERIES) && mkdir -p $(SQLX_QUERIES); \
+	find shared functions bench -name '*.rs' -exec touch {} +; \
+	DATABASE_URL="$$url" SQLX_OFFLINE=false SQLX_OFFLINE_DIR=$(SQLX_QUERIES) cargo $(CARGO_ARGS)
 
 # The arm64 packages under qemu-user-static through a Lambda Runtime API emulator, with the
 # rendered template's environment in every deployment mode, and password rotation while an
@@ -175,6 +184,8 @@ py-check: tools
 # sam validate; the offline AWS-fidelity checks of every deployment mode (tests/aws/template_test.py,
 # against every route the Routers serve, printed by the docs example); and the template
 # scripts/sam-package.py lays out, validated in target/sam-dry-run (never .aws-sam/build).
+# Commands name a binary or an example, never a package (-p): features then resolve over the
+# whole workspace, as for cargo test, and the dependencies are built once.
 ROUTES_JSON := target/routes.json
 template-check: tools
 	cfn-lint template.yaml
@@ -182,7 +193,7 @@ template-check: tools
 	cfn-lint template.yaml -a cfn_lint_serverless.rules
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template-file template.yaml
 	@mkdir -p target
-	cargo run -q -p docs --example routes > $(ROUTES_JSON).tmp && mv $(ROUTES_JSON).tmp $(ROUTES_JSON)
+	cargo run -q --example routes > $(ROUTES_JSON).tmp && mv $(ROUTES_JSON).tmp $(ROUTES_JSON)
 	ROUTES_JSON=$(ROUTES_JSON) $(VENV)/bin/python tests/aws/template_test.py
 	$(VENV)/bin/python scripts/sam-package.py --dry-run > /dev/null
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template-file target/sam-dry-run/template.yaml

@@ -14,13 +14,14 @@ pg_server=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
 out_dir=${BENCH_OUT:-$PWD/target/bench}
 mkdir -p "$out_dir"
 
-# Every x86-64 binary the benchmarks run, built in one cargo invocation so that features
-# are unified once and every binary shares one build of the dependencies.
+# Every x86-64 binary the benchmarks run, built in one cargo invocation and as `make dev` and the
+# watch router build them (features resolved over the whole workspace), so that every binary
+# shares one build of the dependencies and a debug build is the one make test already made.
 build_host_binaries() {
   [ "${BENCH_NO_BUILD:-}" = 1 ] && return
   local flag=()
   [ "$profile" = release ] && flag=(--release)
-  cargo build "${flag[@]}" --quiet -p auth -p films -p screenings -p reservations -p migrate -p bench -p hello
+  cargo build "${flag[@]}" --quiet --workspace --bins
 }
 
 # Drops and re-creates database $1 with the current schema.

@@ -271,10 +271,10 @@ def migrate_with_cargo(db, server=PG_SERVER):
     env = dict(os.environ, DATABASE_URL=f"{server}/{db}", SQLX_OFFLINE="true")
     for key in ("AWS_LAMBDA_RUNTIME_API", "DB_SECRET_ARN", "APP_SECRET_ARN", "ADMIN_SECRET_ARN"):
         env.pop(key, None)
-    done = subprocess.run(["cargo", "run", "-q", "-p", "migrate"], cwd=ROOT, env=env,
+    done = subprocess.run(["cargo", "run", "-q", "--bin", "migrate"], cwd=ROOT, env=env,
                           capture_output=True, text=True)
     if done.returncode != 0:
-        sys.exit(f"cargo run -p migrate failed on {db}: {done.stderr[-2000:]}")
+        sys.exit(f"cargo run --bin migrate failed on {db}: {done.stderr[-2000:]}")
 
 
 def generated_secret(spec, markers):

@@ -2,7 +2,7 @@
 """template.yaml as AWS would run it, offline, in each deployment mode (tests/aws/cfn.py renders
 it with the SAM translator, conditions applied):
 
-1. routing: every path each function's Router serves (from `cargo run -q -p docs --example
+1. routing: every path each function's Router serves (from `cargo run -q --example
    routes`, cached in target/routes.json), with and without a trailing slash, with every
    method it serves and every method it does not, selected as an HTTP API selects routes
    (exact key, then the longest greedy {proxy+}, then $default), both ways that {proxy+}
