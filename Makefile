@@ -87,12 +87,16 @@ test: lambda-tools ## Everything CI runs: unit, router, contract, emulator, AWS 
 # zig. It starts first and runs at the lowest CPU priority (nice 19) through the tools' install,
 # the static checks and the tests, using whatever CPU they leave idle (a test waiting on
 # PostgreSQL, on a process starting, on the network), so that they run almost as on a quiet
-# machine; the AWS-fidelity checks, which run its packages, come last. The rest of the tools
-# install while clippy compiles, which needs none of them.
+# machine; the AWS-fidelity checks, which run its packages, come last. Its own session (setsid,
+# so that it can be stopped as a group) is its own scheduler autogroup where the kernel has them,
+# and a nice value counts only inside its autogroup: the autogroup's is set to 19 too, or the
+# build would take a core from the tests. The rest of the tools install while clippy compiles,
+# which needs none of them.
 test-all: lambda-tools
 	@mkdir -p target; \
 	rm -f target/package.rc; \
-	setsid nice -n 19 bash -c '$(MAKE) --no-print-directory build > target/package.log 2>&1; echo $$? > target/package.rc' & \
+	setsid nice -n 19 bash -c 'echo 19 > /proc/self/autogroup 2>/dev/null || true; \
+	  $(MAKE) --no-print-directory build > target/package.log 2>&1; echo $$? > target/package.rc' & \
 	package=$$!; \
 	trap 'kill -- -$$package 2>/dev/null || true; kill $$(cat target/moto.pid 2>/dev/null) 2>/dev/null || true' EXIT; \
 	echo "== Lambda packages (release, arm64): building in the background at low priority (target/package.log)"; \
