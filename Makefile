@@ -199,7 +199,7 @@ template-check: tools
 	@mkdir -p target
 	cargo run -q --example routes > $(ROUTES_JSON).tmp && mv $(ROUTES_JSON).tmp $(ROUTES_JSON)
 	ROUTES_JSON=$(ROUTES_JSON) $(VENV)/bin/python tests/aws/template_test.py
-	$(VENV)/bin/python scripts/sam-package.py --dry-run > /dev/null
+	FUNCTIONS='$(FUNCTIONS)' $(VENV)/bin/python scripts/sam-package.py --dry-run > /dev/null
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template-file target/sam-dry-run/template.yaml
 
 .PHONY: lint
@@ -244,7 +244,7 @@ package: build ## Lay the arm64 binaries out for sam deploy (.aws-sam/build), as
 # What make build compiled, laid out (make test builds at low priority, then lays out).
 .PHONY: layout
 layout: tools
-	$(VENV)/bin/python scripts/sam-package.py
+	FUNCTIONS='$(FUNCTIONS)' $(VENV)/bin/python scripts/sam-package.py
 
 .PHONY: deploy
 deploy: package ## Build once, then sam deploy (guided the first time: it writes samconfig.toml)

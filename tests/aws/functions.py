@@ -39,13 +39,13 @@ import urllib.parse
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv"
 LOG_DIR = ROOT / "target" / "aws-fidelity"
-REGION = "us-east-1"
 QEMU = "qemu-aarch64-static"
 QEMU_PREFIX = "/usr/aarch64-linux-gnu"
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import processes as processes_lib  # noqa: E402
 import secrets_emulator  # noqa: E402
+from secrets_emulator import REGION  # noqa: E402
 
 processes = processes_lib.Children(LOG_DIR)
 results = {"passed": 0, "failed": 0}
