@@ -142,7 +142,9 @@ e2e-run:
 # `cargo sqlx prepare` drives): sqlx-prepare makes that directory .sqlx/; sqlx-check compiles
 # clippy's pass that way and requires .sqlx/ to be identical, so that one compilation both lints
 # and checks the committed query metadata. The macros cannot tell cargo that they read a
-# database, so the workspace's sources are touched first to make them run again.
+# database, so the workspace's sources are touched first to make them run again. The schema is
+# applied with psql, one transaction per file as the migrate function applies it, rather than by
+# the migrate function: that is compiled from .sqlx/, which may be the very thing out of date.
 SQLX_QUERIES := $(CURDIR)/target/sqlx-queries
 
 .PHONY: sqlx-check

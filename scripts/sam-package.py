@@ -23,9 +23,11 @@ DRY_RUN = ROOT / "target" / "sam-dry-run"
 
 # Every binary make build compiles (the Makefile's FUNCTIONS): the template's functions are
 # exactly these.
-EXPECTED = os.environ["FUNCTIONS"].split()
+EXPECTED = os.environ.get("FUNCTIONS", "").split()
 
 def main():
+    if not EXPECTED:
+        sys.exit("FUNCTIONS names the functions make build compiles: run make layout (or make package)")
     dry_run = "--dry-run" in sys.argv
     build = DRY_RUN if dry_run else BUILD
     template = load()
