@@ -65,6 +65,8 @@ pub struct AuthKeys {
     pub access_ttl: Duration,
     /// Lifetime of refresh tokens.
     pub refresh_ttl: Duration,
+    /// Lifetime of device tokens.
+    pub device_ttl: Duration,
     /// bcrypt cost for new password hashes.
     pub bcrypt_cost: u32,
 }
@@ -75,6 +77,7 @@ impl std::fmt::Debug for AuthKeys {
             .field("keys", &"[redacted]")
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
+            .field("device_ttl", &self.device_ttl)
             .field("bcrypt_cost", &self.bcrypt_cost)
             .finish()
     }
@@ -109,8 +112,15 @@ impl AuthKeys {
             validation,
             access_ttl,
             refresh_ttl,
+            device_ttl: Duration::from_secs(365 * 24 * 3600),
             bcrypt_cost,
         }
+    }
+
+    /// The same keys, with device tokens living `ttl`.
+    pub fn with_device_token_ttl(mut self, ttl: Duration) -> Self {
+        self.device_ttl = ttl;
+        self
     }
 
     /// Issues an access token for a user.
@@ -157,11 +167,12 @@ impl AuthKeys {
         {
             return Err(invalid_token());
         }
-        let id = data
-            .claims
-            .sub
-            .parse::<i64>()
-            .map_err(|_| invalid_token())?;
+        // The subject is an id as this API writes ids: `1`, never `+1` or `01`.
+        let sub = &data.claims.sub;
+        let id = crate::extract::is_canonical_id(sub)
+            .then(|| sub.parse::<i64>().ok())
+            .flatten()
+            .ok_or_else(invalid_token)?;
         Ok(AuthUser {
             id,
             role: data.claims.role,
@@ -493,6 +504,24 @@ mod tests {
             "{signing_input}.{}",
             URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
         )
+    }
+
+    #[test]
+    fn a_subject_that_is_not_a_canonical_id_is_rejected() {
+        let keys = keys("k1");
+        let now = chrono::Utc::now().timestamp();
+        let header = r#"{"alg":"HS256","typ":"JWT"}"#;
+        for sub in ["+1", "01", " 1", "1.0", "-1", "0"] {
+            let claims = format!(
+                r#"{{"sub":"{sub}","role":"admin","iat":{now},"exp":{}}}"#,
+                now + 600
+            );
+            assert_eq!(
+                code(keys.verify(&signed(header, &claims, b"k1")).unwrap_err()),
+                "invalid_token",
+                "{sub:?}"
+            );
+        }
     }
 
     #[test]

@@ -81,6 +81,30 @@ pub struct Settings {
     /// `RESERVATION_PAY_BY_MINUTES` (default 30): an unpaid reservation lapses this long
     /// before its screening starts.
     pub pay_by_minutes: i32,
+    /// How many seats a customer may hold unpaid.
+    pub hold_limits: HoldLimits,
+    /// `DEVICE_TOKEN_TTL_SECONDS` (default 365 days): how long a device token keeps a device
+    /// trusted for sign-in.
+    pub device_token_ttl: Duration,
+}
+
+/// How many seats one customer may hold unpaid at once: a seat hoarder cannot keep a screening
+/// from everyone else until its pay-by time. Staff selling at the till are not limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldLimits {
+    /// `HOLD_LIMIT_SEATS` (default 20): over every screening that has not started.
+    pub seats: i32,
+    /// `HOLD_LIMIT_PER_SCREENING` (default 10): of one screening.
+    pub per_screening: i32,
+}
+
+impl Default for HoldLimits {
+    fn default() -> Self {
+        Self {
+            seats: 20,
+            per_screening: 10,
+        }
+    }
 }
 
 /// How many sign-in and registration attempts are allowed before the answer is 429.
@@ -180,6 +204,19 @@ impl Settings {
             db_lock_timeout: optional_millis(env, "DB_LOCK_TIMEOUT_MS")?,
             limits: Limits::from_env(env)?,
             pay_by_minutes: number(env, "RESERVATION_PAY_BY_MINUTES", 30)?,
+            hold_limits: HoldLimits {
+                seats: number(env, "HOLD_LIMIT_SEATS", HoldLimits::default().seats)?,
+                per_screening: number(
+                    env,
+                    "HOLD_LIMIT_PER_SCREENING",
+                    HoldLimits::default().per_screening,
+                )?,
+            },
+            device_token_ttl: Duration::from_secs(number(
+                env,
+                "DEVICE_TOKEN_TTL_SECONDS",
+                365 * 24 * 3600,
+            )?),
         })
     }
 }
@@ -578,6 +615,11 @@ mod tests {
         assert!(error.to_string().contains("BCRYPT_COST"), "{error}");
         assert_eq!(settings.limits, Limits::default());
         assert_eq!(settings.limits.sign_in_per_account, 5);
+        assert_eq!(settings.hold_limits, HoldLimits::default());
+        assert_eq!(settings.hold_limits.seats, 20);
+        assert_eq!(settings.hold_limits.per_screening, 10);
+        let error = Settings::from_env(&[("HOLD_LIMIT_SEATS", "0")]).unwrap_err();
+        assert!(error.to_string().contains("HOLD_LIMIT_SEATS"), "{error}");
         let error = Settings::from_env(&[("SIGN_IN_WINDOW_SECONDS", "90000")]).unwrap_err();
         assert!(error.to_string().contains("a day"), "{error}");
         let error = Settings::from_env(&[("SIGN_IN_ADDRESS_LIMIT", "-1")]).unwrap_err();

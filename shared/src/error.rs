@@ -38,6 +38,8 @@ impl FieldError {
 pub enum ErrorCode {
     /// 400: the body is not valid JSON or form encoding.
     MalformedBody,
+    /// 400: a header is malformed or repeated (`Idempotency-Key` twice).
+    InvalidHeader,
     /// 401: no bearer token was sent.
     NotAuthenticated,
     /// 401: the token is forged, malformed or its claims are not acceptable.
@@ -74,7 +76,9 @@ pub enum ErrorCode {
     ScreeningOverlap,
     /// 409: the screening has started.
     ScreeningStarted,
-    /// 409: the screening has reservations.
+    /// 409: the screening is cancelled.
+    ScreeningCancelled,
+    /// 409: the screening has reservations that hold seats or were paid (cancel it instead).
     ScreeningHasReservations,
     /// 409: the ticket is reserved.
     TicketReserved,
@@ -96,6 +100,8 @@ pub enum ErrorCode {
     ReservationLapsed,
     /// 409: unpaid bookings for this screening closed at its pay-by time; buy at the till.
     PayByPassed,
+    /// 409: the customer holds as many unpaid seats as allowed (`limit` and `scope` say which).
+    HoldLimitReached,
     /// 409: the pass was admitted already (`admitted_at` says when).
     AlreadyAdmitted,
     /// 409: the pass's reservation is cancelled.
@@ -124,6 +130,9 @@ pub enum Error {
     /// 400: the body is not what its content type says (bad JSON, bad form encoding).
     #[error("{0}")]
     BadRequest(String),
+    /// 400: a header is malformed or repeated.
+    #[error("{0}")]
+    BadHeader(&'static str),
     /// 401: no token, or one that is forged, expired or malformed; or bad credentials.
     #[error("{detail}")]
     Unauthorized {
@@ -222,7 +231,7 @@ impl Error {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::BadHeader(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -241,6 +250,7 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::BadRequest(_) => ErrorCode::MalformedBody,
+            Self::BadHeader(_) => ErrorCode::InvalidHeader,
             Self::Unauthorized { code, .. } => *code,
             Self::Forbidden => ErrorCode::Forbidden,
             Self::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,

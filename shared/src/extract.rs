@@ -64,7 +64,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonOrForm<T> {
 }
 
 /// Path parameters. A segment that does not parse (a word where an id goes, an id past
-/// 2^63) names no resource that can exist, so it is a 404.
+/// 2^63) names no resource that can exist, so it is a 404; so does an id that is not written
+/// the one way ids are (`1`, never `+1`, `01` or `%2B1`): every parameter named `id` or
+/// `…_id` must be canonical decimal.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Path<T>(pub T);
 
@@ -72,6 +74,13 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        if let Ok(raw) = axum::extract::RawPathParams::from_request_parts(parts, state).await
+            && raw
+                .iter()
+                .any(|(name, value)| is_id_name(name) && !is_canonical_id(value))
+        {
+            return Err(Error::NotFound("resource"));
+        }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
             Err(rejection) if rejection.status() == StatusCode::INTERNAL_SERVER_ERROR => Err(
@@ -80,6 +89,19 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
             Err(_) => Err(Error::NotFound("resource")),
         }
     }
+}
+
+fn is_id_name(name: &str) -> bool {
+    name == "id" || name.ends_with("_id")
+}
+
+/// Whether `text` is an id as the API writes ids: decimal digits, no sign, no leading zero.
+pub fn is_canonical_id(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 19
+        && bytes[0] != b'0'
+        && bytes.iter().all(u8::is_ascii_digit)
 }
 
 /// Query-string parameters; a bad one is a 422 naming it.
@@ -130,8 +152,16 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Err
 }
 
 /// Parses a JSON document into `T`: syntax errors are 400, a value of the wrong type or a
-/// missing field is a 422 naming the field.
+/// missing field is a 422 naming the field. Every body this API takes is an object: another
+/// JSON value (an array, which serde would read as the fields in order) is a 422 `body`.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|&b| b != b'{') {
+        return match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            Ok(_) => Err(Error::invalid("body", "must be a JSON object")),
+            Err(error) => Err(malformed(&error)),
+        };
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -154,11 +184,16 @@ fn malformed(error: &serde_json::Error) -> Error {
     ))
 }
 
-/// Parses `a=1&b=2` (a query string or a form body) into `T`; a bad value is a 422.
+/// Parses `a=1&b=2` (a query string or a form body) into `T`; a bad value is a 422, and so is
+/// a parameter given twice (`?limit=1&limit=100`: which one was meant?).
 pub fn parse_urlencoded<T: DeserializeOwned>(input: &[u8]) -> Result<T, Error> {
     let pairs = form_urlencoded::parse(input);
     if let Some((field, _)) = pairs.clone().find(|(_, value)| value.contains('\0')) {
         return Err(Error::invalid(field, "must not contain NUL characters"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some((field, _)) = pairs.clone().find(|(name, _)| !seen.insert(name.clone())) {
+        return Err(Error::invalid(field, "must be given at most once"));
     }
     serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs))
         .map_err(|error| field_error(&error.path().to_string(), &error.into_inner().to_string()))
@@ -263,6 +298,41 @@ mod tests {
         let error =
             parse_json::<Sample>(br#"{"name": "a", "count": 9223372036854775808}"#).unwrap_err();
         assert_eq!(fields(error)[0].field, "count");
+    }
+
+    #[test]
+    fn bodies_must_be_objects() {
+        for body in [&br#"["a", 1]"#[..], b"1", b"\"a\"", b"null", b" [] "] {
+            let error = parse_json::<Sample>(body).unwrap_err();
+            assert_eq!(
+                fields(error),
+                vec![FieldError::new("body", "must be a JSON object")],
+                "{body:?}"
+            );
+        }
+        assert!(matches!(
+            parse_json::<Sample>(b"[1,"),
+            Err(Error::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn repeated_parameters_are_refused_by_name() {
+        let error = parse_urlencoded::<Sample>(b"name=a&count=1&count=2").unwrap_err();
+        assert_eq!(
+            fields(error),
+            vec![FieldError::new("count", "must be given at most once")]
+        );
+    }
+
+    #[test]
+    fn ids_are_canonical_decimal() {
+        for id in ["1", "42", "9223372036854775807"] {
+            assert!(is_canonical_id(id), "{id}");
+        }
+        for id in ["", "0", "01", "+1", "-1", " 1", "1 ", "1e3", "0x1", "١"] {
+            assert!(!is_canonical_id(id), "{id:?}");
+        }
     }
 
     #[test]

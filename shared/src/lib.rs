@@ -26,7 +26,7 @@ use axum::extract::FromRef;
 use sqlx::PgPool;
 
 pub use auth::{Admin, AuthKeys, AuthUser, MaybeAuthUser, Role, Staff};
-pub use config::{ApiConfig, Limits, Settings};
+pub use config::{ApiConfig, HoldLimits, Limits, Settings};
 pub use db::MIGRATOR;
 pub use error::{Error, ErrorCode, FieldError, Result, ResultExt};
 pub use extract::{ClientAddress, Json, JsonOrForm, Path, Query};
@@ -43,6 +43,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Minutes before a screening's start by which a reservation must be paid.
     pub pay_by_minutes: i32,
+    /// How many seats a customer may hold unpaid.
+    pub hold_limits: HoldLimits,
 }
 
 impl AppState {
@@ -59,12 +61,14 @@ impl AppState {
             settings.access_token_ttl,
             settings.refresh_token_ttl,
             settings.bcrypt_cost,
-        );
+        )
+        .with_device_token_ttl(settings.device_token_ttl);
         Self {
             db,
             auth: Arc::new(auth),
             limits: settings.limits,
             pay_by_minutes: settings.pay_by_minutes,
+            hold_limits: settings.hold_limits,
         }
     }
 }

@@ -51,6 +51,8 @@ pub fn settings() -> Settings {
         db_lock_timeout: None,
         limits: crate::config::Limits::default(),
         pay_by_minutes: 30,
+        hold_limits: crate::config::HoldLimits::default(),
+        device_token_ttl: std::time::Duration::from_secs(86_400),
     }
 }
 

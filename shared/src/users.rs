@@ -89,6 +89,8 @@ pub fn full_name_problem(full_name: &str) -> Option<String> {
     });
     if let Some(problem) = length_problem(length, rules::FULL_NAME) {
         Some(problem)
+    } else if let Some(problem) = crate::validate::invisible_problem(full_name) {
+        Some(problem)
     } else if !allowed {
         Some("may contain only letters, spaces, '-' and '''".into())
     } else if full_name
@@ -323,6 +325,15 @@ mod tests {
             ("Ada \u{301}Lovelace", false, "a mark after a space"),
             ("Ada\u{200B} Lovelace", false, "zero-width space"),
             ("Ada \u{202E}Lovelace", false, "bidi override"),
+            (
+                "\u{3164}\u{3164} \u{3164}\u{3164}",
+                false,
+                "Hangul fillers alone",
+            ),
+            ("Ada\u{3164} Lovelace", false, "a Hangul filler"),
+            ("Ada Love\u{034F}lace", false, "combining grapheme joiner"),
+            ("Ada Lovelace\u{FE0F}", false, "variation selector"),
+            ("Ada \u{E000}Lovelace", false, "private use"),
         ];
         for (name, ok, why) in table {
             assert_eq!(full_name_problem(name).is_none(), *ok, "{why}: {name:?}");

@@ -72,32 +72,66 @@ pub fn name(value: &str) -> String {
     value.trim().nfc().collect()
 }
 
-/// Characters that render as nothing: format characters (zero-width spaces and joiners, bidi
-/// controls and marks, the soft hyphen, the byte-order mark) and the blank fillers. In a name
-/// they make two titles that look the same, or text that reads in another order.
+/// Characters that render as nothing, or as something other than what they are: format
+/// characters (zero-width spaces and joiners, bidi controls and marks, the soft hyphen, the
+/// byte-order mark), the other default-ignorable characters (the combining grapheme joiner,
+/// variation selectors, Hangul and braille blanks), line and paragraph separators, private-use
+/// characters, and code points that are unassigned or noncharacters. In a name they make two
+/// titles that look the same, a name that shows as nothing, or text that reads in another order.
 pub fn is_invisible(c: char) -> bool {
-    c.general_category() == GeneralCategory::Format
-        || matches!(
-            c,
-            '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}'
-        )
+    matches!(
+        c.general_category(),
+        GeneralCategory::Format
+            | GeneralCategory::PrivateUse
+            | GeneralCategory::Unassigned
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+    ) || matches!(
+        c,
+        '\u{034F}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{2800}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FFA0}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0100}'..='\u{E01EF}'
+    )
 }
 
-/// A title or name: [`text`] on its [`name`] form, no invisible characters, and at most
+/// The problem with invisible characters in a name or title, if it has any.
+pub fn invisible_problem(value: &str) -> Option<String> {
+    value.chars().any(is_invisible).then(|| {
+        "must not contain invisible characters (zero-width, direction marks, fillers, \
+         variation selectors, separators, private-use or unassigned code points)"
+            .into()
+    })
+}
+
+/// A title or name: [`text`] on its [`name`] form, no invisible characters, at least one letter
+/// or digit (a title of marks or punctuation alone names nothing; `1917` is a film), and at most
 /// `bounds`' maximum of characters as sent, so that the documented `maxLength` holds for the
 /// request.
 pub fn trimmed_text(value: &str, bounds: RangeInclusive<usize>) -> Option<String> {
-    if value.chars().any(is_invisible) {
-        return Some(
-            "must not contain invisible characters (zero-width or direction marks)".into(),
-        );
+    if let Some(problem) = invisible_problem(value) {
+        return Some(problem);
     }
     let sent = value.chars().count();
-    text(&name(value), bounds.clone()).or_else(|| {
-        (sent > *bounds.end())
-            .then(|| length_problem(sent, bounds))
-            .flatten()
-    })
+    let named = name(value);
+    text(&named, bounds.clone())
+        .or_else(|| {
+            (sent > *bounds.end())
+                .then(|| length_problem(sent, bounds))
+                .flatten()
+        })
+        .or_else(|| {
+            (!named.chars().any(char::is_alphanumeric))
+                .then(|| "must contain a letter or a digit".to_owned())
+        })
 }
 
 /// Like [`text`], but line breaks and tabs are allowed (descriptions, notes).
@@ -170,10 +204,31 @@ mod tests {
             "Star\u{00AD}Wars",  // soft hyphen
             "\u{FEFF}Star Wars", // byte-order mark
             "Star\u{3164}Wars",  // Hangul filler
+            "\u{3164}",          // a Hangul filler alone (a letter, by its category)
+            "Star\u{034F}Wars",  // combining grapheme joiner
+            "Star Wars\u{FE0F}", // variation selector
+            "Star\u{E000}Wars",  // private use
+            "Star Wars\u{FFFF}", // a noncharacter
+            "Star\u{2028}Wars",  // line separator
+            "Star\u{2029}Wars",  // paragraph separator
         ] {
             assert!(trimmed_text(invisible, 1..=50).is_some(), "{invisible:?}");
         }
         assert_eq!(trimmed_text("Amélie — 2001", 1..=50), None);
+    }
+
+    #[test]
+    fn titles_need_a_letter_or_a_digit() {
+        for nothing in ["\u{301}\u{301}", "\u{301}", "--", "!?", "\u{20DD}"] {
+            assert_eq!(
+                trimmed_text(nothing, 1..=50).as_deref(),
+                Some("must contain a letter or a digit"),
+                "{nothing:?}"
+            );
+        }
+        for title in ["1917", "M", "देवदास", "8½", "Amélie"] {
+            assert_eq!(trimmed_text(title, 1..=50), None, "{title:?}");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Signing in and out: access tokens, and refresh tokens that are used once.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -29,7 +29,8 @@ pub(crate) struct RefreshRequest {
     refresh_token: SecretString,
 }
 
-/// An access token for `Authorization: Bearer …` and a refresh token, usable once.
+/// An access token for `Authorization: Bearer …` and a refresh token, usable once; after a
+/// sign-in, the device token too.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct TokenPair {
     access_token: String,
@@ -39,6 +40,11 @@ pub(crate) struct TokenPair {
     /// Seconds until the access token expires.
     expires_in: u64,
     refresh_token: String,
+    /// After a sign-in: this device's token for the account. Send it in the `Device-Token`
+    /// header of later sign-ins: they are then counted apart from strangers' failed attempts and
+    /// are never locked out by them. A sign-in that presented a valid one gets it back unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_token: Option<String>,
 }
 
 fn bad_credentials() -> Error {
@@ -62,18 +68,29 @@ fn pair(state: &AppState, user_id: i64, role: Role, refresh: SecretString) -> Re
         token_type: "bearer",
         expires_in: access.expires_in,
         refresh_token: refresh.expose_secret().to_owned(),
+        device_token: None,
     })
 }
 
 /// `POST /auth/login`: the OAuth2 password form (as Swagger UI sends it) or JSON.
 ///
 /// An unknown username and a wrong password get the same 401 after the same bcrypt work,
-/// so the answer does not tell which usernames exist. After 5 failures for a username (or 50
-/// from an address) within 15 minutes, attempts get 429 without the password being checked,
-/// for 30 s doubling with each further failure up to 15 minutes; the same for unknown
-/// usernames. A deactivated account answers as a wrong password does.
+/// so the answer does not tell which usernames exist. A deactivated account answers as a wrong
+/// password does. A sign-in answers with a device token; presented again in `Device-Token`,
+/// it makes later sign-ins of that account from that device trusted.
+///
+/// Limits, counted before the password is checked, alike for unknown and known usernames:
+/// without a valid device token, after 5 failures for a username (or 50 from an address) within
+/// 15 minutes such attempts get 429 without the password being checked, for 30 s, doubling with
+/// each further failure up to 15 minutes. A trusted sign-in has its own count (5 failures for
+/// its device token) and is locked neither by strangers' failures nor by its address; a
+/// correct sign-in never extends or re-arms a lock.
 #[utoipa::path(
     post, path = "/auth/login", tag = "auth",
+    params(
+        ("Device-Token" = Option<String>, Header,
+         description = "The `device_token` an earlier sign-in of this account answered with, from this device"),
+    ),
     request_body(content(
         (Credentials = "application/x-www-form-urlencoded"),
         (Credentials = "application/json"),
@@ -81,6 +98,7 @@ fn pair(state: &AppState, user_id: i64, role: Role, refresh: SecretString) -> Re
     responses(
         (status = 200, description = "Signed in", body = TokenPair,
          headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, description = "More than one `Device-Token` header", body = shared::openapi::ErrorBody),
         (status = 401, description = "Incorrect username or password", body = shared::openapi::ErrorBody),
         Throttled, JsonBody,
     ),
@@ -89,9 +107,10 @@ fn pair(state: &AppState, user_id: i64, role: Role, refresh: SecretString) -> Re
 pub(crate) async fn login(
     State(state): State<AppState>,
     address: ClientAddress,
+    headers: HeaderMap,
     JsonOrForm(body): JsonOrForm<Credentials>,
 ) -> Result<impl IntoResponse> {
-    let keys = SignInKeys::new(&body.username, &address);
+    let keys = SignInKeys::new(Some(&body.username), &address, &headers)?;
     let limits = SignInLimits::from(&state.limits);
     // One statement: count the attempt (or refuse it) and, if it may go on, read the account.
     // A username that cannot exist is still counted, but never looked up.
@@ -99,50 +118,70 @@ pub(crate) async fn login(
         .is_none()
         .then_some(body.username.as_str());
     let attempt = sqlx::query!(
-        r#"with attempt as (
-               select sign_in_attempt($1, $2, $3, $4, make_interval(secs => $5),
-                                      make_interval(secs => $6), make_interval(secs => $7)) as wait
-           )
-           select attempt.wait as "wait!", u.id as "id?", u.password_hash as "password_hash?",
-                  u.role as "role?: Role"
-           from attempt
-           left join users u on attempt.wait = 0 and u.active and lower(u.username) = lower($8)"#,
+        r#"select wait as "wait!", user_id, password_hash, role as "role: Role", trusted as "trusted!"
+           from sign_in_begin(null, $1, $2, $3, $4, $5, $6, make_interval(secs => $7))"#,
+        username,
         keys.account,
         keys.address,
+        keys.device,
         limits.per_account,
         limits.per_address,
         limits.window,
-        limits.first_block,
-        limits.max_block,
-        username,
     )
     .fetch_one(&state.db)
     .await?;
     check(attempt.wait)?;
     let matches =
         verify_password(body.password, attempt.password_hash, state.auth.bcrypt_cost).await?;
-    let (id, role) = attempt
-        .id
-        .zip(attempt.role)
-        .filter(|_| matches)
-        .ok_or_else(bad_credentials)?;
-    // Signed in: the account's count starts afresh, and the first token of a new family.
+    let signed_in = attempt.user_id.zip(attempt.role).filter(|_| matches);
     let refresh = new_refresh_token();
+    // A trusted device keeps its token; any other device gets one of its own.
+    let device = match (&signed_in, attempt.trusted, keys.presented) {
+        (Some(_), true, Some(presented)) => Some((presented, false)),
+        (Some(_), _, _) => Some((new_refresh_token(), true)),
+        (None, _, _) => None,
+    };
+    let new_device = device
+        .as_ref()
+        .filter(|(_, new)| *new)
+        .map(|(token, _)| refresh_token_hash(token.expose_secret()));
+    // One statement: the attempt ends (a failure is counted, a success starts the account
+    // afresh) and, signed in, the first token of a new family and the device's token.
     sqlx::query!(
-        "insert into refresh_tokens (user_id, token_hash, expires_at)
-         select $1, $2, now() + make_interval(secs => $3)
-         from (select sign_in_success($4, $5, $6)) as success",
-        id,
-        refresh_token_hash(refresh.expose_secret()),
-        state.auth.refresh_ttl.as_secs_f64(),
+        "with ended as (
+             select sign_in_end($1, $2, $3, $4, $5, $6, $7, make_interval(secs => $8),
+                                make_interval(secs => $9))
+         ), session as (
+             insert into refresh_tokens (user_id, token_hash, expires_at)
+             select $10, $11, now() + make_interval(secs => $12) from ended where $10::bigint is not null
+         ), device as (
+             insert into device_tokens (user_id, token_hash, expires_at)
+             select $10, $13, now() + make_interval(secs => $14)
+             from ended where $10::bigint is not null and $13::bytea is not null
+         )
+         select 1 as done from ended",
+        signed_in.is_none(),
+        attempt.trusted,
         keys.account,
         keys.address,
+        keys.device,
+        limits.per_account,
         limits.per_address,
+        limits.first_block,
+        limits.max_block,
+        signed_in.map(|(id, _)| id),
+        refresh_token_hash(refresh.expose_secret()),
+        state.auth.refresh_ttl.as_secs_f64(),
+        new_device,
+        state.auth.device_ttl.as_secs_f64(),
     )
-    .execute(&state.db)
+    .fetch_one(&state.db)
     .await?;
-    tracing::info!(user_id = id, "signed in");
-    Ok((no_store(), Json(pair(&state, id, role, refresh)?)))
+    let (id, role) = signed_in.ok_or_else(bad_credentials)?;
+    tracing::info!(user_id = id, trusted = attempt.trusted, "signed in");
+    let mut tokens = pair(&state, id, role, refresh)?;
+    tokens.device_token = device.map(|(token, _)| token.expose_secret().to_owned());
+    Ok((no_store(), Json(tokens)))
 }
 
 /// `POST /auth/refresh`: trades a refresh token for a new pair; the old one stops working.

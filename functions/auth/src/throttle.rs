@@ -2,27 +2,54 @@
 //! functions of migration 0005 that keep them), so every instance of the function sees the
 //! same ones, and each check is part of a statement the request makes anyway.
 
-use shared::auth::sha256;
+use axum::http::{HeaderMap, HeaderName};
+use secrecy::SecretString;
+use shared::auth::{refresh_token_hash, sha256};
 use shared::{ClientAddress, Limits};
 
-/// What a sign-in attempt is counted against: the account (by username, whether or not it
-/// exists, so the limiter answers an unknown username exactly as a known one) and the client
-/// address. Both are stored as SHA-256 digests.
+/// What a sign-in attempt is counted against: with a valid device token for the account, that
+/// token alone; otherwise the account (by username, whether or not it exists, so the limiter
+/// answers an unknown username exactly as a known one) and the client address. All are stored
+/// as SHA-256 digests.
 #[derive(Debug)]
 pub(crate) struct SignInKeys {
-    pub(crate) account: Vec<u8>,
+    pub(crate) account: Option<Vec<u8>>,
     pub(crate) address: Option<Vec<u8>>,
+    pub(crate) device: Option<Vec<u8>>,
+    /// The device token as presented, to be handed back unchanged after a trusted sign-in.
+    pub(crate) presented: Option<SecretString>,
 }
 
+/// The header a client presents its device token in (this API sets no cookies).
+pub(crate) const DEVICE_TOKEN: HeaderName = HeaderName::from_static("device-token");
+
 impl SignInKeys {
-    /// The keys of an attempt for `username` from `address`. Usernames are ASCII and unique
-    /// regardless of case; the database derives the same key from a stored username
-    /// (`sha256(convert_to(lower(username), 'UTF8'))`) where it checks a current password.
-    pub(crate) fn new(username: &str, address: &ClientAddress) -> Self {
-        Self {
-            account: sha256(&username.to_ascii_lowercase()),
-            address: address_key(address),
+    /// The keys of an attempt for `username` (none: the caller's own account, as the database
+    /// keys it: `sha256(convert_to(lower(username), 'UTF8'))`) from `address`, with the device
+    /// token in `headers`, if any. Usernames are ASCII and unique regardless of case.
+    pub(crate) fn new(
+        username: Option<&str>,
+        address: &ClientAddress,
+        headers: &HeaderMap,
+    ) -> shared::Result<Self> {
+        let mut tokens = headers.get_all(DEVICE_TOKEN).iter();
+        let device = tokens.next();
+        if tokens.next().is_some() {
+            return Err(shared::Error::BadHeader(
+                "send one Device-Token header, not several",
+            ));
         }
+        Ok(Self {
+            account: username.map(|name| sha256(&name.to_ascii_lowercase())),
+            address: address_key(address),
+            // A header that is not text cannot be one of ours: it is simply not trusted.
+            device: device
+                .and_then(|value| value.to_str().ok())
+                .map(refresh_token_hash),
+            presented: device
+                .and_then(|value| value.to_str().ok())
+                .map(|value| SecretString::from(value.to_owned())),
+        })
     }
 }
 

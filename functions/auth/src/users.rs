@@ -308,6 +308,9 @@ pub(crate) async fn change_account(
         r#"with revoked as (
                update refresh_tokens set revoked_at = now()
                where user_id = $1 and revoked_at is null and not $2
+           ), forgotten as (
+               update device_tokens set revoked_at = now()
+               where user_id = $1 and revoked_at is null and not $2
            )
            update users set active = $2 where id = $1
            returning id, username, full_name, role as "role: Role", active, created_at"#,
@@ -334,9 +337,10 @@ pub(crate) struct PasswordChange {
     confirm_password: Option<SecretString>,
 }
 
-/// `POST /users/me/password`: change one's own password; every refresh token of the account
-/// is revoked (other sessions end when their access tokens expire). A wrong current password
-/// is a 401 and counts as a failed sign-in for the account.
+/// `POST /users/me/password`: change one's own password; every refresh token and device token
+/// of the account is revoked (other sessions end when their access tokens expire). A wrong
+/// current password is a 401 and counts as a failed sign-in for the account (for this
+/// device's token, when a valid one is sent in `Device-Token`).
 #[utoipa::path(
     post, path = "/users/me/password", tag = "users",
     request_body = PasswordChange,
@@ -351,6 +355,7 @@ pub(crate) async fn change_password(
     State(state): State<AppState>,
     caller: AuthUser,
     address: ClientAddress,
+    headers: axum::http::HeaderMap,
     Json(body): Json<PasswordChange>,
 ) -> Result<StatusCode> {
     let new = shared::users::NewPassword::parse(
@@ -359,31 +364,59 @@ pub(crate) async fn change_password(
         body.confirm_password,
     )?;
     let limits = crate::throttle::SignInLimits::from(&state.limits);
-    let address = address_key(&address);
-    // The account's sign-in count, keyed as sign-in keys it, so that guessing through this
-    // route and through sign-in share one limit.
+    let keys = crate::throttle::SignInKeys::new(None, &address, &headers)?;
+    // Counted as a sign-in of the caller's account is (with this device's token, if valid),
+    // so that guessing through this route and through sign-in share one limit.
     let attempt = sqlx::query!(
-        r#"select password_hash, sha256(convert_to(lower(username), 'UTF8')) as "account_key!",
-                  sign_in_attempt(sha256(convert_to(lower(username), 'UTF8')), $2, $3, $4,
-                                  make_interval(secs => $5), make_interval(secs => $6),
-                                  make_interval(secs => $7)) as "wait!"
-           from users where id = $1 and caller_role($1) is not null"#,
+        r#"select b.wait as "wait!", b.password_hash, b.trusted as "trusted!",
+                  sha256(convert_to(lower(b.username), 'UTF8')) as account_key
+           from sign_in_begin($1, null, null, $2, $3, $4, $5, make_interval(secs => $6)) b
+           where caller_role($1) is not null"#,
         caller.id,
-        address,
+        keys.address,
+        keys.device,
         limits.per_account,
         limits.per_address,
         limits.window,
-        limits.first_block,
-        limits.max_block,
     )
     .fetch_one(&state.db)
     .await?;
     check(attempt.wait)?;
-    let matches = shared::auth::verify_password(
-        new.current,
-        Some(attempt.password_hash),
-        state.auth.bcrypt_cost,
+    let matches =
+        shared::auth::verify_password(new.current, attempt.password_hash, state.auth.bcrypt_cost)
+            .await?;
+    let hash = if matches {
+        Some(hash_password(new.new, state.auth.bcrypt_cost).await?)
+    } else {
+        None
+    };
+    // The attempt ends; changed, every session and device of the account is signed out.
+    sqlx::query!(
+        "with ended as (
+             select sign_in_end($3, $4, $5, $6, $7, $8, $9, make_interval(secs => $10),
+                                make_interval(secs => $11))
+         ), revoked as (
+             update refresh_tokens set revoked_at = now()
+             where user_id = $1 and revoked_at is null and $2::text is not null
+         ), forgotten as (
+             update device_tokens set revoked_at = now()
+             where user_id = $1 and revoked_at is null and $2::text is not null
+         )
+         update users set password_hash = $2
+         where id = $1 and $2::text is not null and exists (select 1 from ended)",
+        caller.id,
+        hash,
+        !matches,
+        attempt.trusted,
+        attempt.account_key,
+        keys.address,
+        keys.device,
+        limits.per_account,
+        limits.per_address,
+        limits.first_block,
+        limits.max_block,
     )
+    .execute(&state.db)
     .await?;
     if !matches {
         return Err(Error::Unauthorized {
@@ -391,22 +424,6 @@ pub(crate) async fn change_password(
             detail: "the current password is incorrect",
         });
     }
-    let hash = hash_password(new.new, state.auth.bcrypt_cost).await?;
-    sqlx::query!(
-        "with revoked as (
-             update refresh_tokens set revoked_at = now() where user_id = $1 and revoked_at is null
-         ), success as (
-             select sign_in_success($3, $4, $5)
-         )
-         update users set password_hash = $2 where id = $1 and exists (select 1 from success)",
-        caller.id,
-        hash,
-        attempt.account_key,
-        address,
-        limits.per_address,
-    )
-    .execute(&state.db)
-    .await?;
     tracing::info!("password changed");
     Ok(StatusCode::NO_CONTENT)
 }

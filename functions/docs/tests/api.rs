@@ -81,7 +81,7 @@ async fn the_document_describes_exactly_the_routes_the_functions_serve(pool: PgP
         .values()
         .flat_map(|(_, routes)| routes.clone())
         .collect();
-    assert_eq!(served.len(), 43, "the four functions serve 43 routes");
+    assert_eq!(served.len(), 44, "the four functions serve 44 routes");
     let undocumented: Vec<_> = served.difference(&documented).collect();
     let unserved: Vec<_> = documented.difference(&served).collect();
     assert!(
@@ -269,6 +269,13 @@ async fn swagger_ui_is_served_from_the_function_itself() {
         assert!(page.contains("<base href=\"/docs/\">"), "{uri}: {page}");
         assert!(page.contains("swagger-ui"), "{uri}");
         assert!(!page.contains("https://"), "{uri}: nothing from elsewhere");
+        // No other site may show it in a frame (Authorize would be clickjacked).
+        assert_eq!(
+            headers[header::CONTENT_SECURITY_POLICY],
+            "frame-ancestors 'none'",
+            "{uri}"
+        );
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY", "{uri}");
     }
 
     let (status, headers, css) = get(docs::router(), "/docs/swagger-ui.css").await;

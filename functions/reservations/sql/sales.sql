@@ -32,7 +32,8 @@ select grouping(k.key) = 1 as "total!",
        coalesce(sum(s.seats_paid), 0)::bigint as "seats_paid!",
        coalesce(sum(s.seats_held), 0)::bigint as "seats_held!",
        coalesce(sum(s.seats_admitted), 0)::bigint as "seats_admitted!",
-       coalesce(sum(s.revenue), 0)::numeric(12,2) as "revenue!"
+       -- numeric without a precision: a sum of any number of paid reservations cannot overflow.
+       coalesce(sum(s.revenue), 0)::numeric as "revenue!"
 from sold s
 join films f on f.id = s.film_id
 join halls h on h.id = s.hall_id

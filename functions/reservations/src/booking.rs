@@ -102,6 +102,8 @@ async fn book(db: &mut PgConnection, state: &AppState, booking: &Booking) -> Res
         booking.booked_by.role.is_staff(),
         booking.payment as Option<PaymentMethod>,
         state.pay_by_minutes,
+        state.hold_limits.seats,
+        state.hold_limits.per_screening,
     )
     .fetch_one(&mut *db)
     .await;
@@ -167,13 +169,48 @@ async fn book(db: &mut PgConnection, state: &AppState, booking: &Booking) -> Res
             "the screening has already started",
         ));
     }
+    if outcome.cancelled {
+        return Err(Error::conflict(
+            ErrorCode::ScreeningCancelled,
+            "the screening is cancelled",
+        ));
+    }
     if outcome.pay_by_passed && booking.payment.is_none() {
         return Err(Error::conflict(
             ErrorCode::PayByPassed,
             "seats for this screening are no longer held unpaid; buy them at the till",
         ));
     }
+    if let Some(scope) = outcome.hold_limit_exceeded {
+        return Err(hold_limit_reached(&scope, &state.hold_limits));
+    }
     Err(seats_taken(outcome.taken.into_iter().flatten().collect()))
+}
+
+/// 409 `hold_limit_reached`, naming the limit (`scope`: `screening` or `total`).
+fn hold_limit_reached(scope: &str, limits: &shared::HoldLimits) -> Error {
+    let (limit, detail) = if scope == "screening" {
+        (
+            limits.per_screening,
+            format!(
+                "you may hold at most {} unpaid seats of one screening; pay for some first",
+                limits.per_screening
+            ),
+        )
+    } else {
+        (
+            limits.seats,
+            format!(
+                "you may hold at most {} unpaid seats of screenings to come; pay for some first",
+                limits.seats
+            ),
+        )
+    };
+    Error::Conflict {
+        code: ErrorCode::HoldLimitReached,
+        detail,
+        extra: Some(serde_json::json!({ "limit": limit, "scope": scope })),
+    }
 }
 
 async fn taken_now(ticket_ids: &[i64], db: &mut PgConnection) -> Result<Vec<i64>> {
@@ -213,7 +250,9 @@ async fn book_and_read(
 }
 
 /// `POST /reservations`: unpaid, the seats are held until the reservation's `pay_by`; with
-/// `payment_method` (cashiers and admins, at the till) it is paid at once.
+/// `payment_method` (cashiers and admins, at the till) it is paid at once. A customer may hold
+/// at most `HOLD_LIMIT_PER_SCREENING` (10) unpaid seats of one screening and `HOLD_LIMIT_SEATS`
+/// (20) of all screenings to come; staff are not limited.
 #[utoipa::path(
     post, path = "/reservations", tag = "reservations",
     params(
@@ -226,7 +265,7 @@ async fn book_and_read(
         (status = 201, description = "Booked", body = Reservation,
          headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same key"))),
         (status = 403, description = "A customer may book only for themself, and not pay in the request (`payment_method` is for the till)", body = ErrorBody),
-        (status = 409, description = "A seat is taken (`ticket_ids` lists which), the screening has started, unpaid bookings for it have closed (`pay_by_passed`), or the customer is staff", body = ErrorBody),
+        (status = 409, description = "A seat is taken (`ticket_ids` lists which), the screening has started or is cancelled, unpaid bookings for it have closed (`pay_by_passed`), the customer is staff, or a customer booking unpaid would hold more seats than allowed (`hold_limit_reached`, with `limit` and `scope`: `screening` or `total`)", body = ErrorBody),
         SignedIn, JsonBody,
     ),
 )]

@@ -17,11 +17,18 @@ use sqlx::{PgConnection, PgPool};
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-/// The `Idempotency-Key` header, if sent: 1–255 visible ASCII characters.
+/// The `Idempotency-Key` header, if sent: 1–255 visible ASCII characters, once (two keys
+/// name no one request: 400).
 pub(crate) fn key(headers: &HeaderMap) -> Result<Option<String>> {
-    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+    let mut values = headers.get_all(IDEMPOTENCY_KEY).iter();
+    let Some(value) = values.next() else {
         return Ok(None);
     };
+    if values.next().is_some() {
+        return Err(Error::BadHeader(
+            "send one Idempotency-Key header, not several",
+        ));
+    }
     value
         .to_str()
         .ok()

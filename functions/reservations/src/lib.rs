@@ -51,5 +51,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The function's Router.
 pub fn router(state: AppState) -> Router {
     let (routes, _) = routes().split_for_parts();
-    shared::http::finish(routes, state)
+    // Reservations carry pass codes; passes, check-ins and reports are private too.
+    shared::http::private(shared::http::finish(routes, state))
 }

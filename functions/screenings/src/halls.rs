@@ -251,7 +251,7 @@ pub(crate) async fn update(
     // A statement of its own, so its snapshot is taken after the lock: a screening committed
     // while this request waited for the hall is seen.
     let has_screenings = sqlx::query_scalar!(
-        r#"select exists (select 1 from screenings where hall_id = $1) as "exists!""#,
+        r#"select exists (select 1 from screenings where hall_id = $1 and deleted_at is null) as "exists!""#,
         id
     )
     .fetch_one(&mut *tx)

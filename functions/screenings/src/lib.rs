@@ -36,6 +36,7 @@ fn routes() -> OpenApiRouter<AppState> {
             screenings::update,
             screenings::delete
         ))
+        .routes(routes!(screenings::cancel))
         .routes(routes!(tickets::seat_map))
         .routes(routes!(tickets::list))
         .routes(routes!(tickets::get, tickets::update, tickets::delete))

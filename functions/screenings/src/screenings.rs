@@ -54,6 +54,9 @@ pub(crate) struct Screening {
     seats_total: i64,
     /// Seats on sale and not booked.
     seats_free: i64,
+    /// Set once the screening is cancelled: it is no longer bookable, and every reservation
+    /// for it was cancelled (paid ones refunded).
+    cancelled_at: Option<DateTime<Utc>>,
 }
 
 /// A `screening_details` row; the view is the one definition of what a screening shows.
@@ -71,6 +74,7 @@ struct Row {
     hall_kind: HallKind,
     seats_total: i64,
     seats_free: i64,
+    cancelled_at: Option<DateTime<Utc>>,
 }
 
 impl From<Row> for Screening {
@@ -93,6 +97,7 @@ impl From<Row> for Screening {
             base_price: row.base_price,
             seats_total: row.seats_total,
             seats_free: row.seats_free,
+            cancelled_at: row.cancelled_at,
         }
     }
 }
@@ -104,7 +109,8 @@ async fn fetch(db: &mut PgConnection, id: i64) -> Result<Option<Screening>> {
         r#"select id as "id!", starts_at as "starts_at!", ends_at as "ends_at!", base_price as "base_price!",
                   film_id as "film_id!", film_title as "film_title!", film_age_rating as "film_age_rating!: AgeRating",
                   film_duration_minutes as "film_duration_minutes!", hall_id as "hall_id!", hall_name as "hall_name!",
-                  hall_kind as "hall_kind!: HallKind", seats_total as "seats_total!", seats_free as "seats_free!"
+                  hall_kind as "hall_kind!: HallKind", seats_total as "seats_total!", seats_free as "seats_free!",
+                  cancelled_at
            from screening_details where id = $1"#,
         id
     )
@@ -178,6 +184,7 @@ pub(crate) async fn list(
                 hall_kind: r.hall_kind?,
                 seats_total: r.seats_total?,
                 seats_free: r.seats_free?,
+                cancelled_at: r.cancelled_at,
             }))
         },
     )))
@@ -326,6 +333,22 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(screening)))
 }
 
+/// Locks screening `id` for a change by `admin` (admins only, by their role now): a booking of
+/// it under way (which holds it for share) commits first, and the statements that follow in
+/// the transaction, each with a snapshot taken after this, see its reservation. `None` when
+/// there is no such screening (or it was deleted).
+async fn lock(db: &mut PgConnection, id: i64, admin: i64) -> Result<()> {
+    sqlx::query_scalar!(
+        "select id from screenings where id = $1 and deleted_at is null and authorize($2, 'admin') for update",
+        id,
+        admin
+    )
+    .fetch_optional(db)
+    .await?
+    .map(|_| ())
+    .ok_or(Error::NotFound("screening"))
+}
+
 /// A new start time or base price (or both).
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct ScreeningChanges {
@@ -335,7 +358,8 @@ pub(crate) struct ScreeningChanges {
 
 /// `PATCH /screenings/{id}` (admin): move it (it must not have started, and the new time
 /// must be in the future) or change its base price. Film and hall are fixed: schedule a
-/// new screening instead.
+/// new screening instead. Moving it moves every unpaid hold's `pay_by` by as much, in the same
+/// statement; a hold that has lapsed stays lapsed.
 #[utoipa::path(
     patch, path = "/screenings/{id}", tag = "screenings",
     params(("id" = i64, Path, description = "Screening id")),
@@ -343,7 +367,7 @@ pub(crate) struct ScreeningChanges {
     security(("oauth2" = [])),
     responses(
         (status = 200, description = "The changed screening", body = Screening),
-        (status = 409, description = "It has started, or the new time overlaps another screening", body = ErrorBody),
+        (status = 409, description = "It has started or is cancelled, or the new time overlaps another screening", body = ErrorBody),
         RoleOnly, NotFound, JsonBody,
     ),
 )]
@@ -361,28 +385,16 @@ pub(crate) async fn update(
     checks.finish()?;
 
     let mut tx = state.db.begin().await?;
-    let updated = sqlx::query!(
-        r#"with current as (select id, starts_at from screenings where id = $1 and authorize($4, 'admin') for update),
-                updated as (
-                    update screenings s set
-                        starts_at = coalesce($2, s.starts_at),
-                        ends_at = coalesce($2, s.starts_at) + (s.ends_at - s.starts_at),
-                        base_price = coalesce($3, s.base_price)
-                    from current
-                    where s.id = current.id and current.starts_at > now()
-                    returning s.id
-                )
-           select exists (select 1 from current) as "found!", exists (select 1 from updated) as "updated!""#,
-        id,
-        body.starts_at,
-        base_price,
-        admin.id,
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .on_constraint(constraints::SCREENINGS_NO_OVERLAP, overlap)?;
+    lock(&mut tx, id, admin.id).await?;
+    let updated = sqlx::query_file!("sql/move.sql", id, body.starts_at, base_price, admin.id)
+        .fetch_one(&mut *tx)
+        .await
+        .on_constraint(constraints::SCREENINGS_NO_OVERLAP, overlap)?;
     if !updated.found {
         return Err(Error::NotFound("screening"));
+    }
+    if updated.cancelled {
+        return Err(cancelled());
     }
     if !updated.updated {
         return Err(Error::conflict(
@@ -397,15 +409,21 @@ pub(crate) async fn update(
     Ok(Json(screening))
 }
 
-/// `DELETE /screenings/{id}` (admin), with its tickets; refused while it has active
-/// reservations.
+fn cancelled() -> Error {
+    Error::conflict(ErrorCode::ScreeningCancelled, "the screening is cancelled")
+}
+
+/// `DELETE /screenings/{id}` (admin): a screening scheduled by mistake. Refused while it has a
+/// reservation that holds seats or was paid (cancel the screening instead: its customers are
+/// refunded and its history kept). With only lapsed or unpaid cancelled reservations it leaves
+/// the schedule, its seats withdrawn, and stays as their record; with none, it is gone.
 #[utoipa::path(
     delete, path = "/screenings/{id}", tag = "screenings",
     params(("id" = i64, Path, description = "Screening id")),
     security(("oauth2" = [])),
     responses(
         (status = 204, description = "Deleted, with its tickets"),
-        (status = 409, description = "It has active reservations", body = ErrorBody),
+        (status = 409, description = "It has reservations that hold seats or were paid (`screening_has_reservations`): cancel it instead", body = ErrorBody),
         RoleOnly, NotFound,
     ),
 )]
@@ -416,31 +434,84 @@ pub(crate) async fn delete(
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
-    // Lock first: a booking being made now holds the screening row (its foreign key), so the
-    // check, a statement of its own with a fresh snapshot, runs after that booking is settled.
-    sqlx::query_scalar!(
-        "select id from screenings where id = $1 and authorize($2, 'admin') for update",
+    // The screening first, then each of its reservations: a booking, payment or cancellation
+    // under way settles first, and the check sees how it ended.
+    lock(&mut tx, id, admin.id).await?;
+    let history = sqlx::query!(
+        r#"with booked as (
+               select current_status(r.status, r.pay_by) as status, r.paid_at is not null as paid
+               from reservations r where r.screening_id = $1 for update of r
+           )
+           select count(*) as "reservations!",
+                  count(*) filter (where not (status = 'lapsed' or (status = 'cancelled' and not paid))) as "kept!"
+           from booked"#,
         id,
-        admin.id
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(Error::NotFound("screening"))?;
-    let booked = sqlx::query_scalar!(
-        r#"select exists (select 1 from reservations where screening_id = $1 and status = 'active') as "booked!""#,
-        id
     )
     .fetch_one(&mut *tx)
     .await?;
-    if booked {
+    if history.kept > 0 {
         return Err(Error::conflict(
             ErrorCode::ScreeningHasReservations,
-            "the screening has active reservations",
+            "the screening has reservations that hold seats or were paid; cancel it instead",
         ));
     }
-    sqlx::query!("delete from screenings where id = $1", id)
-        .execute(&mut *tx)
-        .await?;
+    // Reservations are never deleted with their screening (the foreign key refuses): one with
+    // history leaves the schedule and its seats are withdrawn (the bookings keep row and seat).
+    sqlx::query!(
+        "with hidden as (
+             update screenings set deleted_at = now() where id = $1 and $2 returning id
+         ), withdrawn as (
+             delete from tickets where screening_id in (select id from hidden)
+         )
+         delete from screenings where id = $1 and not $2",
+        id,
+        history.reservations > 0,
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /screenings/{id}/cancel` (admin): the screening will not take place. Every reservation
+/// that holds seats is cancelled in the same statement: unpaid holds end, paid ones are
+/// `refunded`, and their passes are void. The screening stays, with `cancelled_at`, no longer
+/// bookable; its hall's time is free again. Possible until it ends.
+#[utoipa::path(
+    post, path = "/screenings/{id}/cancel", tag = "screenings",
+    params(("id" = i64, Path, description = "Screening id")),
+    security(("oauth2" = [])),
+    responses(
+        (status = 200, description = "Cancelled, with every reservation for it", body = Screening),
+        (status = 409, description = "It is cancelled already (`screening_cancelled`) or has ended (`screening_started`)", body = ErrorBody),
+        RoleOnly, NotFound,
+    ),
+)]
+#[tracing::instrument(skip_all, fields(screening_id = id))]
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<i64>,
+) -> Result<Json<Screening>> {
+    let mut tx = state.db.begin().await?;
+    lock(&mut tx, id, admin.id).await?;
+    let outcome = sqlx::query_file!("sql/cancel.sql", id, admin.id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::NotFound("screening"))?;
+    if outcome.was_cancelled {
+        return Err(cancelled());
+    }
+    if !outcome.cancelled {
+        return Err(Error::conflict(
+            ErrorCode::ScreeningStarted,
+            "the screening has ended",
+        ));
+    }
+    let screening = fetch(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("screening"))?;
+    tx.commit().await?;
+    tracing::info!(reservations = outcome.reservations, "screening cancelled");
+    Ok(Json(screening))
 }

@@ -183,3 +183,77 @@ async fn deleting_a_genre_takes_it_off_its_films(pool: PgPool) {
         .clone();
     assert_eq!(after["genres"], json!([{"id": war, "title": "War"}]));
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn titles_are_the_same_when_they_read_the_same(pool: PgPool) {
+    let c = catalogue(pool).await;
+    c.genre("Straße").await;
+    c.genre("ＡＢＣ").await;
+    for same in ["STRASSE", "strasse", "abc", "ABC", "ａｂｃ"] {
+        c.app
+            .post("/genres", Some(&c.admin), json!({"title": same}))
+            .await
+            .expect_error(StatusCode::CONFLICT, "genre_title_taken");
+    }
+    c.film("Σίσυφος", &[]).await;
+    c.app
+        .post("/films", Some(&c.admin), film_body("ΣΊΣΥΦΟΣ", &[]))
+        .await
+        .expect_error(StatusCode::CONFLICT, "film_title_taken");
+    // Titles that show as nothing, or hide characters, are refused; a number is a title.
+    for nothing in [
+        "\u{3164}",
+        "\u{3164}\u{3164}",
+        "\u{301}\u{301}",
+        "Star\u{34F}Wars",
+        "Star Wars\u{FE0F}",
+        "Star\u{E000}Wars",
+        "Star Wars\u{FFFF}",
+        "Star\u{2028}Wars",
+        "Star\u{2029}Wars",
+    ] {
+        let refused = c
+            .app
+            .post("/genres", Some(&c.admin), json!({"title": nothing}))
+            .await;
+        let body = refused.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_error");
+        assert_eq!(body["errors"][0]["field"], "title", "{nothing:?}");
+    }
+    c.film("1917", &[]).await;
+    assert_eq!(c.count("genres").await, 2);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn ids_are_written_one_way_and_bodies_are_objects(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let id = c.genre("Drama").await;
+    c.app
+        .get(&format!("/genres/{id}"), None)
+        .await
+        .expect(StatusCode::OK);
+    for odd in [
+        format!("+{id}"),
+        format!("0{id}"),
+        format!("%2B{id}"),
+        format!("00{id}"),
+    ] {
+        c.app
+            .get(&format!("/genres/{odd}"), None)
+            .await
+            .expect_error(StatusCode::NOT_FOUND, "not_found");
+        c.app
+            .delete(&format!("/genres/{odd}"), Some(&c.admin))
+            .await
+            .expect_error(StatusCode::NOT_FOUND, "not_found");
+    }
+    let refused = c
+        .app
+        .post("/genres", Some(&c.admin), json!(["Comedy"]))
+        .await;
+    let body = refused.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_error");
+    assert_eq!(body["errors"][0]["field"], "body");
+    let refused = c.app.get("/genres?title=a&title=b", None).await;
+    let body = refused.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_error");
+    assert_eq!(body["errors"][0]["field"], "title");
+    assert_eq!(c.count("genres").await, 1);
+}

@@ -97,7 +97,7 @@ async fn a_hundred_customers_racing_for_one_seat_get_it_once(pool: PgPool) {
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn overlapping_multi_seat_bookings_never_share_a_seat(pool: PgPool) {
-    let c = cinema(pool).await;
+    let c = cinema_without_hold_limits(pool).await;
     for round in 0..10 {
         let base = round * 5;
         let a = json!({"ticket_ids": [c.tickets[base], c.tickets[base + 1], c.tickets[base + 2]]});

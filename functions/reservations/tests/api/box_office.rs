@@ -27,7 +27,7 @@ impl Cinema {
     }
 
     /// Moves a reservation's pay-by time to `at` (an SQL expression), as if time had passed.
-    async fn pay_by(&self, id: i64, at: &str) {
+    pub(crate) async fn pay_by(&self, id: i64, at: &str) {
         sqlx::query(&format!(
             "with r as (update reservations set pay_by = {at} where id = $1 returning pay_by)
              update reservation_items set held_until = (select pay_by from r)
@@ -75,19 +75,6 @@ impl Cinema {
             .post("/check-in", Some(token), json!({"code": code}))
             .await
     }
-}
-
-fn codes(reservation: &Value) -> Vec<String> {
-    reservation["tickets"]
-        .as_array()
-        .expect("tickets")
-        .iter()
-        .map(|t| t["code"].as_str().expect("a code").to_owned())
-        .collect()
-}
-
-fn id(reservation: &Value) -> i64 {
-    reservation["id"].as_i64().expect("id")
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
@@ -648,10 +635,6 @@ async fn sales_are_reported_by_screening_film_and_day_in_exact_money(pool: PgPoo
             .await
             .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_error");
     }
-}
-
-fn encode(text: &str) -> String {
-    text.replace('+', "%2B").replace(':', "%3A")
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]

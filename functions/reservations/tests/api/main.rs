@@ -2,6 +2,8 @@
 
 mod booking;
 mod box_office;
+mod history;
+mod holds;
 mod reservations;
 
 use axum::body::Body;
@@ -24,7 +26,21 @@ struct Cinema {
 }
 
 async fn cinema(pool: PgPool) -> Cinema {
-    let app = TestApp::new(pool, ::reservations::router);
+    cinema_with(pool, &shared::testing::settings()).await
+}
+
+/// A cinema whose customers may hold any number of seats (races that book many rounds).
+async fn cinema_without_hold_limits(pool: PgPool) -> Cinema {
+    let mut settings = shared::testing::settings();
+    settings.hold_limits = shared::HoldLimits {
+        seats: 1000,
+        per_screening: 1000,
+    };
+    cinema_with(pool, &settings).await
+}
+
+async fn cinema_with(pool: PgPool, settings: &shared::Settings) -> Cinema {
+    let app = TestApp::with_settings(pool, ::reservations::router, settings);
     let (_, admin) = app.user("admin", Role::Admin).await;
     let cashier = app.user("cashier", Role::Cashier).await;
     let alice = app.user("alice", Role::User).await;
@@ -102,6 +118,23 @@ impl Cinema {
             .await
             .expect("count")
     }
+}
+
+fn codes(reservation: &Value) -> Vec<String> {
+    reservation["tickets"]
+        .as_array()
+        .expect("tickets")
+        .iter()
+        .map(|t| t["code"].as_str().expect("a code").to_owned())
+        .collect()
+}
+
+fn id(reservation: &Value) -> i64 {
+    reservation["id"].as_i64().expect("id")
+}
+
+fn encode(text: &str) -> String {
+    text.replace('+', "%2B").replace(':', "%3A")
 }
 
 fn ids(body: &Value) -> Vec<i64> {

@@ -274,9 +274,14 @@ async fn booked_seats_show_as_reserved_and_stay_on_sale(pool: PgPool) {
         .await
         .expect("item");
     assert_eq!(kept, (None, 1, 1));
+    // Deleting the screening leaves the schedule, never the cancelled reservation's record.
     s.app
         .delete(&format!("/screenings/{id}"), Some(&s.admin))
         .await
         .expect(StatusCode::NO_CONTENT);
-    assert_eq!(s.count("reservations").await, 0);
+    assert_eq!(s.count("reservations").await, 1);
+    s.app
+        .get(&format!("/screenings/{id}"), None)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
 }
