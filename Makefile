@@ -17,7 +17,8 @@ DEV_ADMIN_PASSWORD ?= Cinema\#Admin1
 DEV_JWT_SECRET    ?= local-development-signing-key-never-used-in-aws
 EMULATOR_PORT     ?= 5005
 EMULATOR_ENV      := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
-FUNCTIONS         := auth films screenings reservations docs fallback migrate
+# Every function, from the table of functions (xtask/src/table.rs, written out by cargo xtask generate).
+FUNCTIONS         := $(shell python3 -c 'import json; print(*(f["name"] for f in json.load(open("functions.json"))))')
 
 .PHONY: help
 help: ## List the targets
@@ -102,6 +103,7 @@ test-all: lambda-tools
 	echo "== Lambda packages (release, arm64): building in the background at low priority (target/package.log)"; \
 	$(MAKE) --no-print-directory tools > target/tools.log 2>&1 & tools=$$!; \
 	$(MAKE) --no-print-directory fmt-check sqlx-check PG_SERVER='$(TEST_DB_SERVER)'; \
+	$(MAKE) --no-print-directory generated-check; \
 	wait $$tools || { cat target/tools.log; echo "FAIL make tools"; exit 1; }; \
 	$(MAKE) --no-print-directory py-check template-check browser-tools; \
 	moto_server -H 127.0.0.1 -p $(EMULATOR_PORT) > target/moto.log 2>&1 & echo $$! > target/moto.pid; \
@@ -180,6 +182,23 @@ aws-fidelity: tools ## The arm64 packages answering real events in every deploym
 fmt-check:
 	cargo fmt --all --check
 
+# What is derived from the table of functions (xtask/src/table.rs) and the functions' routes:
+# the template's functions, the local router, README's table of routes, functions.json.
+.PHONY: generate
+generate: ## Write everything derived from the table of functions and their routes (after adding a function or route)
+	cargo xtask generate
+
+.PHONY: generated-check
+generated-check:
+	cargo xtask check
+
+# The inner loop: what needs neither the arm64 build, the AWS tools nor a browser.
+.PHONY: check
+check: ## fmt, the generated files, clippy (warnings are errors), unit and router tests against $(PG_SERVER): a few minutes
+	@server=$$(DATABASE_URL='$(PG_SERVER)/cinema_test' scripts/dev-db.sh); server=$${server%/*}; \
+	$(MAKE) --no-print-directory fmt-check generated-check clippy && \
+	DATABASE_URL="$$server/cinema_test" cargo test --workspace
+
 # The test, benchmark and deployment scripts: no unused imports or names, no undefined ones.
 .PHONY: py-check
 py-check: tools
@@ -201,7 +220,7 @@ template-check: tools
 	@mkdir -p target
 	cargo run -q --example routes > $(ROUTES_JSON).tmp && mv $(ROUTES_JSON).tmp $(ROUTES_JSON)
 	ROUTES_JSON=$(ROUTES_JSON) $(VENV)/bin/python tests/aws/template_test.py
-	FUNCTIONS='$(FUNCTIONS)' $(VENV)/bin/python scripts/sam-package.py --dry-run > /dev/null
+	$(VENV)/bin/python scripts/sam-package.py --dry-run > /dev/null
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template-file target/sam-dry-run/template.yaml
 
 .PHONY: lint
@@ -246,7 +265,7 @@ package: build ## Lay the arm64 binaries out for sam deploy (.aws-sam/build), as
 # What make build compiled, laid out (make test builds at low priority, then lays out).
 .PHONY: layout
 layout: tools
-	FUNCTIONS='$(FUNCTIONS)' $(VENV)/bin/python scripts/sam-package.py
+	$(VENV)/bin/python scripts/sam-package.py
 
 .PHONY: deploy
 deploy: package ## Build once, then sam deploy (guided the first time: it writes samconfig.toml)

@@ -1,9 +1,14 @@
--- wrk script: every request books one seat no other request books.
+-- wrk script: every request books one seat no other request books, for one of many customers
+-- (each may hold only a few seats unpaid), in turn.
 -- Seats are the contiguous ticket ids FIRST..LAST (environment); each of wrk's threads
--- walks its own slice of them.
+-- walks its own slice of them. CUSTOMERS names a file of "id token" lines (bench_customers).
 local first = tonumber(os.getenv("FIRST_TICKET"))
 local last = tonumber(os.getenv("LAST_TICKET"))
-local token = os.getenv("TOKEN")
+local customers = {}
+for line in io.lines(os.getenv("CUSTOMERS")) do
+  local id, token = line:match("^(%d+) (%S+)$")
+  if id then customers[#customers + 1] = {id = id, token = token} end
+end
 local threads = tonumber(os.getenv("THREADS") or "2")
 local counter = 0
 local next_thread = 0
@@ -18,13 +23,13 @@ function init(args)
   counter = first + id * span
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
-  wrk.headers["Authorization"] = "Bearer " .. token
 end
 
 function request()
-  local body = '{"ticket_ids":[' .. counter .. ']}'
+  local customer = customers[counter % #customers + 1]
+  local body = '{"ticket_ids":[' .. counter .. '],"user_id":' .. customer.id .. '}'
   counter = counter + 1
-  return wrk.format(nil, "/reservations", nil, body)
+  return wrk.format(nil, "/reservations", {["Authorization"] = "Bearer " .. customer.token}, body)
 end
 
 -- The run's figures as one JSON line when it ends (scripts run from the repository root).

@@ -44,7 +44,8 @@ token=$(curl -sf "http://127.0.0.1:$auth_port/auth/login" -d 'username=bench&pas
   python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
 
 echo "booking: $connections connections, $duration, one distinct seat per request"
-FIRST_TICKET=$first LAST_TICKET=$last TOKEN=$token THREADS=2 \
+bench_customers 2000 "${db_url##*/}"
+FIRST_TICKET=$first LAST_TICKET=$last CUSTOMERS=$out_dir/customers.txt THREADS=2 \
   wrk -t2 -c"$connections" -d"$duration" --latency -s bench/booking.lua "http://127.0.0.1:$booking_port" |
   tee "$out_dir/booking.txt" | grep -v '^WRK_JSON '
 

@@ -13,6 +13,8 @@ bin_dir=$target_dir/$profile
 pg_server=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
 out_dir=${BENCH_OUT:-$PWD/target/bench}
 mkdir -p "$out_dir"
+# The API functions, from the table of functions (functions.json).
+mapfile -t api_functions < <(python3 -c 'import json; print(*(f["name"] for f in json.load(open("functions.json")) if f["kind"] == "api"), sep="\n")')
 
 # Every x86-64 binary the benchmarks run, built in one cargo invocation and as `make dev` and the
 # watch router build them (features resolved over the whole workspace), so that every binary
@@ -53,4 +55,20 @@ wrk_json() {
   output=$("${pin[@]}" wrk "$@")
   echo "$output" >>"$out_dir/wrk.log"
   echo "$output" | sed -n 's/^WRK_JSON //p'
+}
+
+# Registers $1 customers straight in database $2 (they never sign in) and writes their ids and
+# access tokens, one "id token" line each, to $out_dir/customers.txt, for booking.lua. Bookings
+# are spread over many customers as a cinema's are: one customer may hold only a few seats
+# unpaid (HOLD_LIMIT_SEATS).
+bench_customers() {
+  psql "$pg_server/$2" -qAt -c "insert into users (username, password_hash, full_name)
+      select 'customer' || g, 'none', 'Bench Customer' from generate_series(1, $1) g returning id" |
+    JWT_SECRET=$JWT_SECRET python3 -c '
+import os, sys
+sys.path.insert(0, "scripts")
+from tokens import mint_token
+for line in sys.stdin:
+    if line.strip():
+        print(line.strip(), mint_token(os.environ["JWT_SECRET"], int(line)))' >"$out_dir/customers.txt"
 }

@@ -10,9 +10,14 @@ short to mean anything; the table is printed all the same, to show that nothing 
 
 import json
 import os
+import pathlib
 import platform
 import subprocess
 import sys
+
+# The API functions, from the table of functions.
+API_FUNCTIONS = [f["name"] for f in json.loads((pathlib.Path(__file__).resolve().parents[1] / "functions.json").read_text())
+                 if f["kind"] == "api"]
 
 MIB = 1024 * 1024
 
@@ -61,7 +66,7 @@ class Table:
 def cold_starts(table, directory):
     rows = {row["function"]: row for row in load(directory, "coldstart.json")}
     hello = rows["hello"]
-    for function in ("auth", "films", "screenings", "reservations"):
+    for function in API_FUNCTIONS:
         row = rows[function]
         ratio = row["cold_median_ms"] / hello["cold_median_ms"]
         table.add(f"cold start `{function}` ({row['route']}), median of {row['runs']}",
@@ -143,7 +148,7 @@ def concurrency(table, directory):
 
 def memory(table, cold):
     hello = cold["hello"]["peak_rss_kib"]
-    for function in ("auth", "films", "screenings", "reservations"):
+    for function in API_FUNCTIONS:
         row = cold[function]
         peak = row["peak_rss_kib"]
         ratio = peak / hello
@@ -161,7 +166,7 @@ def sizes(table, directory, smoke):
         return
     rows = {row["function"]: row for row in load(directory, "sizes.json")}
     hello = rows["hello"]
-    for function in ("auth", "films", "screenings", "reservations"):
+    for function in API_FUNCTIONS:
         row = rows[function]
         binary = row["binary_bytes"] / hello["binary_bytes"]
         zipped = row["zip_bytes"] / hello["zip_bytes"]

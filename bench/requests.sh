@@ -56,7 +56,7 @@ trap cleanup EXIT
 export DATABASE_URL=$db_url JWT_SECRET=benchmark-signing-key-0123456789-abcdef \
   DB_POOL_MAX_CONNECTIONS=$pool BCRYPT_COST=$bcrypt_cost
 declare -A server_pid
-for function in auth films screenings reservations; do
+for function in "${api_functions[@]}"; do
   port_var=${function}_port
   "$bin_dir/cinema-bench-serve" "$function" "127.0.0.1:${!port_var}" 2>>"$out_dir/serve.log" &
   pids+=($!) server_pid[$function]=$!
@@ -72,6 +72,7 @@ curl -sf "http://127.0.0.1:$auth_port/auth/register" -H 'content-type: applicati
 token=$(curl -sf "http://127.0.0.1:$auth_port/auth/login" -d 'username=bench&password=Bench%23Pass1' |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
 user_id=$(psql "$db_url" -qAt -c "select id from users where username = 'bench'")
+bench_customers 2000 "${db_url##*/}"
 # The bare baseline books for the same user (it has no authentication to learn it from).
 kill "${server_pid[bare]}"; wait "${server_pid[bare]}" 2>/dev/null || true
 BENCH_USER_ID=$user_id "$bin_dir/cinema-bench-bare" "127.0.0.1:$bare_port" 2>>"$out_dir/serve.log" &
@@ -99,7 +100,7 @@ run() {
   if [ "$route" = booking ]; then
     local first last
     read -r first last <<<"${arena[$slot]}"
-    FIRST_TICKET=$first LAST_TICKET=$last TOKEN=$token THREADS=$threads \
+    FIRST_TICKET=$first LAST_TICKET=$last CUSTOMERS=$out_dir/customers.txt THREADS=$threads \
       wrk_json -t"$threads" -c"$connections" -d"$duration" -s bench/booking.lua "http://127.0.0.1:$port"
   else
     wrk_json -t"$threads" -c"$connections" -d"$duration" -s "$script" "http://127.0.0.1:$port${route_path[$route]}"

@@ -16,7 +16,7 @@ fi
 
 mkdir -p "$out_dir/zip"
 : >"$out_dir/sizes.json"
-for function in auth films screenings reservations hello; do
+for function in "${api_functions[@]}" hello; do
   binary=$target_dir/lambda/$function/bootstrap
   file "$binary" | grep -q 'ARM aarch64' || { echo "$binary is not an arm64 binary" >&2; exit 1; }
   rm -f "$out_dir/zip/$function.zip"

@@ -7,6 +7,9 @@ import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
+#: The table of functions (`cargo xtask generate` writes it from xtask/src/table.rs): name,
+#: logical_id, kind (api, static, fallback, migrate), vpc, memory, timeout, settings, prefixes.
+FUNCTIONS = json.loads((ROOT / "functions.json").read_text())
 
 
 def plain(value):

@@ -11,23 +11,20 @@ With --dry-run, the same layout goes to target/sam-dry-run/ instead (never .aws-
 which a later plain `sam deploy` would ship), with placeholders for missing binaries: the
 generated template can be validated without an arm64 build (make template-check).
 """
-import os
 import shutil
 import sys
 
-from cfn_template import ROOT, dump, load
+from cfn_template import FUNCTIONS, ROOT, dump, load
 
 BUILD = ROOT / ".aws-sam" / "build"
 DRY_RUN = ROOT / "target" / "sam-dry-run"
 
 
-# Every binary make build compiles (the Makefile's FUNCTIONS): the template's functions are
-# exactly these.
-EXPECTED = os.environ.get("FUNCTIONS", "").split()
+# Every function of the table (functions.json, which make build compiles too): the template's
+# functions are exactly these.
+EXPECTED = [f["name"] for f in FUNCTIONS]
 
 def main():
-    if not EXPECTED:
-        sys.exit("FUNCTIONS names the functions make build compiles: run make layout (or make package)")
     dry_run = "--dry-run" in sys.argv
     build = DRY_RUN if dry_run else BUILD
     template = load()
@@ -61,7 +58,7 @@ def main():
         packaged.append(binary)
         print(f"{logical_id}: {binary} ({(target / 'bootstrap').stat().st_size} bytes)")
     if sorted(packaged) != sorted(EXPECTED):
-        sys.exit(f"template.yaml builds {sorted(packaged)}, expected {sorted(EXPECTED)}: update FUNCTIONS in the Makefile")
+        sys.exit(f"template.yaml builds {sorted(packaged)}, expected {sorted(EXPECTED)}: run cargo xtask generate")
     template.get("Globals", {}).get("Function", {}).pop("CodeUri", None)
     (build / "template.yaml").write_text(dump(template))
     print(f"wrote {(build / 'template.yaml').relative_to(ROOT)}")

@@ -19,20 +19,17 @@ import os
 import subprocess
 import sys
 
-# Which function serves a path, as in template.yaml and the watch router.
-FUNCTIONS = {
-    "auth": ("/auth/", "/users"),
-    "films": ("/genres", "/films"),
-    "screenings": ("/halls", "/screenings", "/tickets"),
-    "reservations": ("/reservations", "/passes", "/check-in", "/reports"),
-}
+# Which function serves a path: the API functions of the table of functions, by path prefix.
+TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "functions.json")
+with open(TABLE) as table:
+    FUNCTIONS = {f["name"]: tuple(f["prefixes"]) for f in json.load(table) if f["kind"] == "api"}
 EXCLUDED_CHECKS = "positive_data_acceptance"
 MIN_REQUESTS = 1000
 
 
 def function_of(path):
     for function, prefixes in FUNCTIONS.items():
-        if path.startswith(prefixes):
+        if any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes):
             return function
     return None
 

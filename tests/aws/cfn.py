@@ -38,6 +38,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
+from cfn_template import FUNCTIONS as TABLE  # noqa: E402
 from cfn_template import plain  # noqa: E402
 from cfn_template import load as load_template  # noqa: E402  (template.yaml, short tags as long forms)
 
@@ -76,16 +77,8 @@ MODES = {
     ),
 }
 
-#: Names of the cargo-lambda binaries, by the logical id of their function.
-FUNCTIONS = {
-    "AuthFunction": "auth",
-    "FilmsFunction": "films",
-    "ScreeningsFunction": "screenings",
-    "ReservationsFunction": "reservations",
-    "DocsFunction": "docs",
-    "MigrateFunction": "migrate",
-    "FallbackFunction": "fallback",
-}
+#: Names of the cargo-lambda binaries, by the logical id of their function (the table of functions).
+FUNCTIONS = {f["logical_id"]: f["name"] for f in TABLE}
 
 
 class _NoValue:

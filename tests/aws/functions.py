@@ -254,8 +254,7 @@ import cfn  # noqa: E402
 import runtime_api  # noqa: E402
 
 PG_SERVER = os.environ.get("PG_SERVER", "postgres://postgres@127.0.0.1:5432")
-API_FUNCTIONS = ["AuthFunction", "FilmsFunction", "ScreeningsFunction", "ReservationsFunction",
-                 "DocsFunction", "FallbackFunction"]
+API_FUNCTIONS = [f["logical_id"] for f in cfn.TABLE if f["kind"] != "migrate"]
 
 
 def psql(sql, db="postgres", server=PG_SERVER):

@@ -31,11 +31,11 @@ import cfn  # noqa: E402
 ROOT = cfn.ROOT
 ROUTES_JSON = pathlib.Path(os.environ.get("ROUTES_JSON", ROOT / "target" / "routes.json"))
 
-API_FUNCTIONS = ["AuthFunction", "FilmsFunction", "ScreeningsFunction", "ReservationsFunction"]
-VPC_FUNCTIONS = API_FUNCTIONS + ["MigrateFunction"]
+API_FUNCTIONS = [f["logical_id"] for f in cfn.TABLE if f["kind"] == "api"]
+VPC_FUNCTIONS = [f["logical_id"] for f in cfn.TABLE if f["vpc"]]
 BY_BINARY = {binary: logical_id for logical_id, binary in cfn.FUNCTIONS.items()}
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-FORWARDED = ["AuthFunction", "FilmsFunction", "ScreeningsFunction", "ReservationsFunction", "DocsFunction"]
+FORWARDED = [f["logical_id"] for f in cfn.TABLE if f["prefixes"]]
 API_TIMEOUT_S = 10
 
 passed = 0
@@ -213,7 +213,8 @@ DB_KEYS = {"DB_SECRET_ARN", "DB_HOST", "DB_PORT", "DB_NAME", "DB_SSL_MODE", "DB_
            "DB_LOCK_TIMEOUT_MS", "DB_POOL_MAX_CONNECTIONS", "DB_ACQUIRE_TIMEOUT_SECONDS", "BCRYPT_COST",
            "ACCESS_TOKEN_TTL_SECONDS"}
 # A function's own settings, each from a template parameter.
-OWN_SETTINGS = {"ReservationsFunction": {"RESERVATION_PAY_BY_MINUTES": "ReservationPayByMinutes"}}
+OWN_SETTINGS = {f["logical_id"]: {s["variable"]: s["parameter"] for s in f["settings"]}
+                for f in cfn.TABLE if f["settings"]}
 CLUSTER_SECRET = {"Fn::GetAtt": ["DatabaseCluster", "MasterUserSecret.SecretArn"]}
 PROXY_ENDPOINT = {"Fn::GetAtt": ["DatabaseProxy", "Endpoint"]}
 

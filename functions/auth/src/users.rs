@@ -343,6 +343,10 @@ pub(crate) struct PasswordChange {
 /// device's token, when a valid one is sent in `Device-Token`).
 #[utoipa::path(
     post, path = "/users/me/password", tag = "users",
+    params(
+        ("Device-Token" = Option<String>, Header,
+         description = "This device's token for the account (from sign-in): the check is then counted under it"),
+    ),
     request_body = PasswordChange,
     security(("oauth2" = [])),
     responses(
