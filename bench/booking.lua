@@ -22,14 +22,15 @@ function init(args)
   local span = math.floor((last - first + 1) / threads)
   counter = first + id * span
   wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/json"
 end
 
 function request()
   local customer = customers[counter % #customers + 1]
   local body = '{"ticket_ids":[' .. counter .. '],"user_id":' .. customer.id .. '}'
   counter = counter + 1
-  return wrk.format(nil, "/reservations", {["Authorization"] = "Bearer " .. customer.token}, body)
+  -- Headers given here replace wrk.headers: the content type is repeated.
+  local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. customer.token}
+  return wrk.format(nil, "/reservations", headers, body)
 end
 
 -- The run's figures as one JSON line when it ends (scripts run from the repository root).

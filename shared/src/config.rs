@@ -99,11 +99,9 @@ pub struct HoldLimits {
 }
 
 impl Default for HoldLimits {
+    /// The defaults of [`crate::variables::VARIABLES`].
     fn default() -> Self {
-        Self {
-            seats: 20,
-            per_screening: 10,
-        }
+        Settings::defaults().hold_limits
     }
 }
 
@@ -129,25 +127,17 @@ pub struct Limits {
 }
 
 impl Default for Limits {
+    /// The defaults of [`crate::variables::VARIABLES`].
     fn default() -> Self {
-        Self {
-            sign_in_per_account: 5,
-            sign_in_per_address: 50,
-            sign_in_window: Duration::from_secs(900),
-            first_lockout: Duration::from_secs(30),
-            max_lockout: Duration::from_secs(900),
-            registrations_per_address: 300,
-            registration_window: Duration::from_secs(3600),
-        }
+        Settings::defaults().limits
     }
 }
 
 impl Limits {
     /// Reads the limits; an unparsable value is an error naming its variable.
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
-        let d = Self::default();
         // The database keeps a day of attempts (`tidy_throttles`): no window is longer.
-        let seconds = |name, default: Duration| match number(env, name, default.as_secs())? {
+        let seconds = |name| match number::<u64>(env, name)? {
             secs if secs > 86_400 => Err(ConfigError::Invalid {
                 name,
                 reason: "must be at most 86400 (a day)".into(),
@@ -155,32 +145,34 @@ impl Limits {
             secs => Ok(Duration::from_secs(secs)),
         };
         Ok(Self {
-            sign_in_per_account: number(env, "SIGN_IN_ACCOUNT_LIMIT", d.sign_in_per_account)?,
-            sign_in_per_address: number(env, "SIGN_IN_ADDRESS_LIMIT", d.sign_in_per_address)?,
-            sign_in_window: seconds("SIGN_IN_WINDOW_SECONDS", d.sign_in_window)?,
-            first_lockout: seconds("SIGN_IN_LOCKOUT_SECONDS", d.first_lockout)?,
-            max_lockout: seconds("SIGN_IN_MAX_LOCKOUT_SECONDS", d.max_lockout)?,
-            registrations_per_address: number(
-                env,
-                "REGISTRATION_ADDRESS_LIMIT",
-                d.registrations_per_address,
-            )?,
-            registration_window: seconds("REGISTRATION_WINDOW_SECONDS", d.registration_window)?,
+            sign_in_per_account: number(env, "SIGN_IN_ACCOUNT_LIMIT")?,
+            sign_in_per_address: number(env, "SIGN_IN_ADDRESS_LIMIT")?,
+            sign_in_window: seconds("SIGN_IN_WINDOW_SECONDS")?,
+            first_lockout: seconds("SIGN_IN_LOCKOUT_SECONDS")?,
+            max_lockout: seconds("SIGN_IN_MAX_LOCKOUT_SECONDS")?,
+            registrations_per_address: number(env, "REGISTRATION_ADDRESS_LIMIT")?,
+            registration_window: seconds("REGISTRATION_WINDOW_SECONDS")?,
         })
     }
 }
 
 impl Settings {
-    /// Reads the tunables; an unparsable value is an error naming its variable.
+    /// The settings with no variable set: the defaults of [`crate::variables::VARIABLES`].
+    pub fn defaults() -> Self {
+        Self::from_env(&[("", ""); 0]).expect("the table's defaults are valid settings")
+    }
+
+    /// Reads the tunables; an unparsable value is an error naming its variable. A variable not
+    /// set takes its default from [`crate::variables::VARIABLES`].
     pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
-        let bcrypt_cost = number(env, "BCRYPT_COST", 12)?;
+        let bcrypt_cost = number(env, "BCRYPT_COST")?;
         if !(4..=31).contains(&bcrypt_cost) {
             return Err(ConfigError::Invalid {
                 name: "BCRYPT_COST",
                 reason: "must be between 4 and 31".into(),
             });
         }
-        let db_pool_max = number(env, "DB_POOL_MAX_CONNECTIONS", 2)?;
+        let db_pool_max = number(env, "DB_POOL_MAX_CONNECTIONS")?;
         if db_pool_max < 2 {
             // An idempotent booking that loses a race for a seat reads who won on a second
             // connection (its own is in a transaction the failed statement aborted).
@@ -190,58 +182,46 @@ impl Settings {
             });
         }
         Ok(Self {
-            access_token_ttl: Duration::from_secs(number(env, "ACCESS_TOKEN_TTL_SECONDS", 900)?),
-            refresh_token_ttl: Duration::from_secs(number(
-                env,
-                "REFRESH_TOKEN_TTL_SECONDS",
-                30 * 24 * 3600,
-            )?),
+            access_token_ttl: Duration::from_secs(number(env, "ACCESS_TOKEN_TTL_SECONDS")?),
+            refresh_token_ttl: Duration::from_secs(number(env, "REFRESH_TOKEN_TTL_SECONDS")?),
             bcrypt_cost,
             db_pool_max,
-            db_acquire_timeout: Duration::from_secs(number(env, "DB_ACQUIRE_TIMEOUT_SECONDS", 5)?),
-            db_idle_timeout: Duration::from_secs(number(env, "DB_IDLE_TIMEOUT_SECONDS", 300)?),
+            db_acquire_timeout: Duration::from_secs(number(env, "DB_ACQUIRE_TIMEOUT_SECONDS")?),
+            db_idle_timeout: Duration::from_secs(number(env, "DB_IDLE_TIMEOUT_SECONDS")?),
             db_statement_timeout: optional_millis(env, "DB_STATEMENT_TIMEOUT_MS")?,
             db_lock_timeout: optional_millis(env, "DB_LOCK_TIMEOUT_MS")?,
             limits: Limits::from_env(env)?,
-            pay_by_minutes: number(env, "RESERVATION_PAY_BY_MINUTES", 30)?,
+            pay_by_minutes: number(env, "RESERVATION_PAY_BY_MINUTES")?,
             hold_limits: HoldLimits {
-                seats: number(env, "HOLD_LIMIT_SEATS", HoldLimits::default().seats)?,
-                per_screening: number(
-                    env,
-                    "HOLD_LIMIT_PER_SCREENING",
-                    HoldLimits::default().per_screening,
-                )?,
+                seats: number(env, "HOLD_LIMIT_SEATS")?,
+                per_screening: number(env, "HOLD_LIMIT_PER_SCREENING")?,
             },
-            device_token_ttl: Duration::from_secs(number(
-                env,
-                "DEVICE_TOKEN_TTL_SECONDS",
-                365 * 24 * 3600,
-            )?),
+            device_token_ttl: Duration::from_secs(number(env, "DEVICE_TOKEN_TTL_SECONDS")?),
         })
     }
 }
 
+/// A positive number from variable `name`, or its default in the table of variables.
 fn number<T: FromStr + PartialOrd + Default>(
     env: &impl Env,
     name: &'static str,
-    default: T,
 ) -> Result<T, ConfigError> {
-    match env.var(name) {
-        None => Ok(default),
-        Some(raw) => match raw.trim().parse::<T>() {
-            Ok(value) if value > T::default() => Ok(value),
-            _ => Err(ConfigError::Invalid {
-                name,
-                reason: "must be a positive whole number".into(),
-            }),
-        },
+    let raw = env
+        .var(name)
+        .unwrap_or_else(|| crate::variables::default_of(name).to_owned());
+    match raw.trim().parse::<T>() {
+        Ok(value) if value > T::default() => Ok(value),
+        _ => Err(ConfigError::Invalid {
+            name,
+            reason: "must be a positive whole number".into(),
+        }),
     }
 }
 
 fn optional_millis(env: &impl Env, name: &'static str) -> Result<Option<Duration>, ConfigError> {
     match env.var(name) {
         None => Ok(None),
-        Some(_) => number::<u64>(env, name, 0).map(|ms| Some(Duration::from_millis(ms))),
+        Some(_) => number::<u64>(env, name).map(|ms| Some(Duration::from_millis(ms))),
     }
 }
 
@@ -421,7 +401,9 @@ fn database_from_secret(
 ) -> Result<PgConnectOptions, ConfigError> {
     let ssl_mode = match env.var("DB_SSL_MODE") {
         // Verified against the bundled roots: RDS Proxy presents an Amazon Root CA certificate.
-        None => PgSslMode::VerifyFull,
+        None => crate::variables::default_of("DB_SSL_MODE")
+            .parse()
+            .unwrap_or(PgSslMode::VerifyFull),
         Some(mode) => mode.parse().map_err(|_| ConfigError::Invalid {
             name: "DB_SSL_MODE",
             reason: "not a PostgreSQL sslmode".into(),

@@ -19,6 +19,7 @@ pub mod rules;
 pub mod testing;
 pub mod users;
 pub mod validate;
+pub mod variables;
 
 use std::sync::Arc;
 
