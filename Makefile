@@ -137,7 +137,7 @@ e2e-run:
 	@hostport=$${TEST_DB_SERVER#*@}; \
 	$(EMULATOR_ENV) DATABASE_HOST=$${hostport%:*} DATABASE_PORT=$${hostport#*:} DATABASE_NAME=cinema_e2e \
 	  ADMIN_USERNAME=e2e_admin ADMIN_PASSWORD='E2e#Admin-Pass1' E2E_LOG=target/e2e/watch.log \
-	  $(VENV)/bin/python tests/e2e.py
+	  $(VENV)/bin/python -m tests.e2e
 
 # The query macros, online against a fresh database holding exactly the schema of migrations/,
 # write what they describe of each query into SQLX_OFFLINE_DIR (sqlx's own mechanism, the one
@@ -173,8 +173,8 @@ sqlx-online:
 # instance is warm (tests/aws/README.md). Needs `make package` (or `make build`) first.
 .PHONY: aws-fidelity
 aws-fidelity: tools ## The arm64 packages answering real events in every deployment mode, and rotation (after make build)
-	@PG_SERVER='$(PG_SERVER)' $(VENV)/bin/python tests/aws/functions.py
-	@$(VENV)/bin/python tests/aws/rotation.py
+	@PG_SERVER='$(PG_SERVER)' $(VENV)/bin/python -m tests.aws.functions
+	@$(VENV)/bin/python -m tests.aws.rotation
 
 # ---------------------------------------------------------------- quality
 
@@ -202,13 +202,13 @@ check: ## fmt, the generated files, clippy (warnings are errors), unit and route
 # The test, benchmark and deployment scripts: no unused imports or names, no undefined ones.
 .PHONY: py-check
 py-check: tools
-	$(VENV)/bin/python -m pyflakes scripts tests/*.py tests/aws bench
+	$(VENV)/bin/python -m pyflakes scripts tests bench
 
 .PHONY: template-check
 # cfn-lint plain, with informational findings, and with the serverless rules (cfn-lint-serverless);
 # sam validate; the offline AWS-fidelity checks of every deployment mode (tests/aws/template_test.py,
 # against every route the Routers serve, printed by the docs example); and the template
-# scripts/sam-package.py lays out, validated in target/sam-dry-run (never .aws-sam/build).
+# scripts/sam_package.py lays out, validated in target/sam-dry-run (never .aws-sam/build).
 # Commands name a binary or an example, never a package (-p): features then resolve over the
 # whole workspace, as for cargo test, and the dependencies are built once.
 ROUTES_JSON := target/routes.json
@@ -219,8 +219,8 @@ template-check: tools
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template-file template.yaml
 	@mkdir -p target
 	cargo run -q --example routes > $(ROUTES_JSON).tmp && mv $(ROUTES_JSON).tmp $(ROUTES_JSON)
-	ROUTES_JSON=$(ROUTES_JSON) $(VENV)/bin/python tests/aws/template_test.py
-	$(VENV)/bin/python scripts/sam-package.py --dry-run > /dev/null
+	ROUTES_JSON=$(ROUTES_JSON) $(VENV)/bin/python -m tests.aws.template_test
+	$(VENV)/bin/python -m scripts.sam_package --dry-run > /dev/null
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template-file target/sam-dry-run/template.yaml
 
 .PHONY: lint
@@ -265,7 +265,7 @@ package: build ## Lay the arm64 binaries out for sam deploy (.aws-sam/build), as
 # What make build compiled, laid out (make test builds at low priority, then lays out).
 .PHONY: layout
 layout: tools
-	$(VENV)/bin/python scripts/sam-package.py
+	$(VENV)/bin/python -m scripts.sam_package
 
 .PHONY: deploy
 deploy: package ## Build once, then sam deploy (guided the first time: it writes samconfig.toml)

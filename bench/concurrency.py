@@ -21,28 +21,18 @@ import http.client
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
-from processes import Children, free_port, wait_for_port  # noqa: E402
-from tokens import mint_token  # noqa: E402
+from tests.support.processes import Children, free_port, wait_for_port
+from tests.support.postgres import Cluster, psql
+from tests.support.tokens import mint_token
 
 KEY = "benchmark-signing-key-0123456789-abcdef"
 FUNCTION_TIMEOUT = 10.0  # seconds, as in template.yaml
 LOG_DIR = os.path.join("target", "bench", "concurrency")
-
-
-def psql(url, sql):
-    done = subprocess.run(["psql", "-XAtq", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
-                          capture_output=True, text=True, check=False)
-    if done.returncode:
-        sys.exit(f"psql failed: {done.stderr}")
-    return done.stdout.strip()
 
 
 def fresh_database(bin_dir, server, name):
@@ -201,35 +191,13 @@ def flash(bin_dir, server, customers, booking_processes, children):
 # ---------------------------------------------------------------- connection storm
 
 
-def private_cluster(max_connections):
-    """A throwaway PostgreSQL cluster admitting `max_connections`; its server URL and folder."""
-    bin_dirs = sorted(d for d in (f"/usr/lib/postgresql/{v}/bin" for v in os.listdir("/usr/lib/postgresql"))
-                      if os.path.exists(f"{d}/initdb")) if os.path.isdir("/usr/lib/postgresql") else []
-    if not bin_dirs:
-        sys.exit("the storm needs PostgreSQL's server binaries (initdb, pg_ctl)")
-    pg_bin = bin_dirs[-1]
-    folder = tempfile.mkdtemp(prefix="cinema-storm-")
-    run_as = ["runuser", "-u", "nobody", "--"] if os.getuid() == 0 else []
-    if run_as:
-        shutil.chown(folder, "nobody")
-    subprocess.run(run_as + [f"{pg_bin}/initdb", "-D", f"{folder}/data", "-U", "postgres", "--auth=trust"],
-                   check=True, capture_output=True)
-    port = free_port()
-    subprocess.run(run_as + [f"{pg_bin}/pg_ctl", "-D", f"{folder}/data", "-l", f"{folder}/log", "-w", "-o",
-                             f"-p {port} -k {folder} -h 127.0.0.1 -c max_connections={max_connections}", "start"],
-                   check=True, capture_output=True)
-    return f"postgres://postgres@127.0.0.1:{port}", folder, pg_bin, run_as
-
-
 def storm(bin_dir, processes, clients, seconds, idle_timeout, children):
-    server, folder, pg_bin, run_as = private_cluster(50)
+    cluster = Cluster(settings={"max_connections": 50})
     try:
-        return storm_on(bin_dir, server, processes, clients, seconds, idle_timeout, children)
+        return storm_on(bin_dir, cluster.url, processes, clients, seconds, idle_timeout, children)
     finally:
         children.stop_all()
-        subprocess.run(run_as + [f"{pg_bin}/pg_ctl", "-D", f"{folder}/data", "-m", "immediate", "stop"],
-                       capture_output=True, check=False)
-        shutil.rmtree(folder, ignore_errors=True)
+        cluster.stop()
 
 
 def storm_on(bin_dir, server, processes, clients, seconds, idle_timeout, children):

@@ -54,7 +54,7 @@ echo "== scale: every read and booking on a near-empty cinema and on five years 
 bench/scale.sh
 
 echo "== concurrency: a flash sale, and a connection storm against a 50-connection PostgreSQL"
-python3 bench/concurrency.py "$bin_dir" "$pg_server" "$out_dir/concurrency.json" ${smoke:+--smoke}
+python3 -m bench.concurrency "$bin_dir" "$pg_server" "$out_dir/concurrency.json" ${smoke:+--smoke}
 
 echo
-python3 bench/report.py "$out_dir" ${smoke:+--smoke} | tee "$out_dir/report.md"
+python3 -m bench.report "$out_dir" ${smoke:+--smoke} | tee "$out_dir/report.md"

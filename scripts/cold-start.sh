@@ -99,4 +99,4 @@ CS_EXPECT_STATUS=${EXPECT_STATUS:-200} CS_RUNS=${RUNS:-10} CS_USER_ID=$user_id \
 CS_DB_SECRET=$db_secret CS_MOTO_PORT=${COLD_START_MOTO_PORT:-5015} \
 CS_RUNTIME_PORT=${COLD_START_RUNTIME_PORT:-9300} \
 CS_LOG_DIR="$PWD/$log_dir" \
-  exec python scripts/cold_start.py
+  exec python -m scripts.cold_start

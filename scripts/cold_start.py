@@ -28,10 +28,10 @@ import sys
 import threading
 import time
 
-import processes as processes_lib
-import secrets_emulator
-from processes import Children, wait_for_port
-from tokens import mint_token
+from tests.support import processes as processes_lib
+from tests.support import secrets_emulator
+from tests.support.processes import Children, wait_for_port
+from tests.support.tokens import mint_token
 
 PLAN = json.loads(os.environ["CS_PLAN"])
 LOAD_REQUESTS = int(os.environ.get("CS_LOAD_REQUESTS") or 0)

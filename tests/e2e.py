@@ -18,11 +18,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-import fuzz
+from tests import fuzz
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
-from processes import free_port, stop_group  # noqa: E402
-import secrets_emulator  # noqa: E402
+from tests.support.processes import free_port, stop_group
+from tests.support import secrets_emulator
 
 
 

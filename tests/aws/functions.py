@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The deploy artefacts answering real events, in every deployment mode: for each mode of cfn.MODES, every function's arm64 package
 (target/lambda/<bin>/bootstrap) runs under qemu-user-static against the Lambda Runtime API
-emulator (runtime_api.py) with exactly the environment the rendered template gives it, its
+emulator (tests/support/runtime_api.py) with exactly the environment the rendered template gives it, its
 intrinsics resolved to local stand-ins:
 
 - DB secret: created mode -> the secret moto's RDS writes for create_db_cluster(...,
@@ -42,10 +42,9 @@ LOG_DIR = ROOT / "target" / "aws-fidelity"
 QEMU = "qemu-aarch64-static"
 QEMU_PREFIX = "/usr/aarch64-linux-gnu"
 
-sys.path.insert(0, str(ROOT / "scripts"))
-import processes as processes_lib  # noqa: E402
-import secrets_emulator  # noqa: E402
-from secrets_emulator import REGION  # noqa: E402
+from tests.support import processes as processes_lib
+from tests.support import secrets_emulator
+from tests.support.secrets_emulator import REGION
 
 processes = processes_lib.Children(LOG_DIR)
 results = {"passed": 0, "failed": 0}
@@ -249,20 +248,16 @@ def our_error(body, code=None):
 
 # ---------------------------------------------------------------- the checks
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import cfn  # noqa: E402
-import runtime_api  # noqa: E402
+from tests.support import cfn, postgres
+from tests.support import routes as route_selection
+from tests.support import runtime_api
 
 PG_SERVER = os.environ.get("PG_SERVER", "postgres://postgres@127.0.0.1:5432")
 API_FUNCTIONS = [f["logical_id"] for f in cfn.TABLE if f["kind"] != "migrate"]
 
 
 def psql(sql, db="postgres", server=PG_SERVER):
-    done = subprocess.run(["psql", f"{server}/{db}", "-v", "ON_ERROR_STOP=1", "-Atqc", sql],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"psql: {done.stderr.strip()}")
-    return done.stdout.strip()
+    return postgres.psql(f"{server}/{db}", sql)
 
 
 def migrate_with_cargo(db, server=PG_SERVER):
@@ -302,39 +297,12 @@ def generated_secret(spec, markers):
 
 
 def select_route(routes, method, path):
-    """What an HTTP API selects: an exact route (literal or {param} segments), else the
-    longest greedy {proxy+} whose prefix matches with a non-empty remainder, else $default.
-    Returns (route key, target logical id, path parameters) or None."""
-    segments = path.split("/")[1:]
-    exact, greedy, default = [], [], None
-    for key, target in routes:
-        if key == "$default":
-            default = (key, target, {})
-            continue
-        verb, template = key.split(" ", 1)
-        if verb not in (method, "ANY"):
-            continue
-        parts = template.split("/")[1:]
-        params = {}
-        if parts and parts[-1].endswith("+}"):
-            prefix = "/".join(parts[:-1])
-            rest = path[len(prefix) + 2:] if path.startswith("/" + prefix + "/") else ""
-            if rest:
-                greedy.append((-len(prefix), verb == "ANY", key, target, {parts[-1][1:-2]: rest}))
-            continue
-        if len(parts) != len(segments):
-            continue
-        for part, segment in zip(parts, segments):
-            if part.startswith("{") and segment:
-                params[part[1:-1]] = segment
-            elif part != segment:
-                break
-        else:
-            exact.append((sum(p.startswith("{") for p in parts), verb == "ANY", key, target, params))
-    for candidates in (exact, greedy):
-        if candidates:
-            return sorted(candidates)[0][2:]
-    return default
+    """The route an HTTP API selects for `method path` among `routes` ((route key, target)
+    pairs): (route key, target, path parameters), or None. A greedy route here never takes an
+    empty remainder (the fallback function serves that case either way)."""
+    targets = dict(routes)
+    key = route_selection.select_route(list(targets), method, path, empty_proxy=False)
+    return None if key is None else (key, targets[key], route_selection.parameters(key, path))
 
 
 class ResponseUrl:

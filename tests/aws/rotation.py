@@ -16,60 +16,19 @@ template's value).
 """
 import json
 import os
-import pathlib
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import cfn  # noqa: E402
-import functions as host  # noqa: E402
-import runtime_api  # noqa: E402
+from tests.support import cfn, postgres
+from tests.aws import functions as host
+from tests.support import runtime_api
 from functions import check  # noqa: E402
-import secrets_emulator  # noqa: E402
+from tests.support import secrets_emulator
 
 PORT = int(os.environ.get("ROTATION_PG_PORT", "5491"))
 ROLE, DB = "cinema_rotation", "cinema"
 SIGN_INS = 20
-
-
-def pg_bin():
-    found = sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
-    if not found:
-        sys.exit("no PostgreSQL server binaries under /usr/lib/postgresql")
-    return found[-1].parent
-
-
-def start_cluster(workdir, superuser_password):
-    """initdb (scram-sha-256) and postgres in the foreground, in its own process group, as
-    `nobody` when running as root. Returns the superuser URL."""
-    bindir = pg_bin()
-    run_as = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
-    pwfile = workdir / "pwfile"
-    pwfile.write_text(superuser_password + "\n")
-    if run_as:
-        shutil.chown(workdir, "nobody")
-        shutil.chown(pwfile, "nobody")
-    done = subprocess.run(run_as + [str(bindir / "initdb"), "-D", str(workdir / "data"), "-U", "postgres",
-                                    "--auth=scram-sha-256", f"--pwfile={pwfile}"],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"initdb failed: {done.stderr}")
-    server = host.spawn(run_as + [str(bindir / "postgres"), "-D", str(workdir / "data"), "-p", str(PORT),
-                                  "-k", str(workdir), "-h", "127.0.0.1", "-c", "fsync=off"],
-                        "rotation-postgres.log")
-    host.wait_for_port(PORT, server, "postgres")
-    url = f"postgres://postgres:{superuser_password}@127.0.0.1:{PORT}"
-    for _ in range(50):
-        try:
-            host.psql("select 1", server=url)
-            break
-        except RuntimeError:
-            time.sleep(0.2)
-    return url
 
 
 def sign_in(emulator, process, routes, username, password, timeout=30):
@@ -92,10 +51,10 @@ def main():
         check("rotation: the auth package exists", False, "target/lambda/auth/bootstrap is missing (make build)")
         return host.summary("aws-fidelity rotation")
     old, new = "Old#" + os.urandom(8).hex(), "New#" + os.urandom(8).hex()
-    workdir = pathlib.Path(tempfile.mkdtemp(prefix="cinema-rotation-"))
-    emulator = None
+    emulator = cluster = None
     try:
-        superuser = start_cluster(workdir, "Super" + os.urandom(8).hex())
+        cluster = postgres.Cluster(password="Super" + os.urandom(8).hex(), port=PORT)
+        superuser = cluster.url
         host.psql(f"create role {ROLE} login password '{old}'", server=superuser)
         host.psql(f"create database {DB} owner {ROLE}", server=superuser)
         host.migrate_with_cargo(DB, server=f"postgres://{ROLE}:{old.replace('#', '%23')}@127.0.0.1:{PORT}")
@@ -179,7 +138,8 @@ def main():
         if emulator:
             emulator.stop()
         host.cleanup()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if cluster:
+            cluster.stop()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""template.yaml as AWS would run it, offline, in each deployment mode (tests/aws/cfn.py renders
+"""template.yaml as AWS would run it, offline, in each deployment mode (tests/support/cfn.py renders
 it with the SAM translator, conditions applied):
 
 1. routing: every path each function's Router serves (from `cargo run -q --example
@@ -25,8 +25,8 @@ import re
 import subprocess
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import cfn  # noqa: E402
+from tests.support import cfn
+from tests.support.routes import select_route
 
 ROOT = cfn.ROOT
 ROUTES_JSON = pathlib.Path(os.environ.get("ROUTES_JSON", ROOT / "target" / "routes.json"))
@@ -68,58 +68,6 @@ def instantiate(path):
     """A concrete request path for a route path: {id} -> 1, {file}/{file+} -> index.html."""
     path = re.sub(r"\{file\+?\}", "index.html", path)
     return re.sub(r"\{\w+\}", "1", path)
-
-
-# ---------------------------------------------------------------- HTTP API route selection
-
-
-def _segments(path):
-    return path.split("/")[1:]  # "/genres/" -> ["genres", ""]
-
-
-def _matches(route_path, request_path, empty_proxy):
-    """Whether a route path (no trailing slash, maybe ending in {proxy+}) matches a request
-    path. A {param} matches one non-empty segment; {proxy+} matches the rest, which must be
-    non-empty unless `empty_proxy` (the uncertain case: "/genres/" against
-    "/genres/{proxy+}")."""
-    route, request = _segments(route_path), _segments(request_path)
-    greedy = route and re.fullmatch(r"\{\w+\+\}", route[-1])
-    fixed = route[:-1] if greedy else route
-    if greedy:
-        if len(request) < len(fixed) + 1:
-            return False
-        rest = request[len(fixed):]
-        if rest == [""] and not empty_proxy:
-            return False
-    elif len(request) != len(fixed):
-        return False
-    for want, got in zip(fixed, request):
-        if re.fullmatch(r"\{\w+\}", want):
-            if got == "":
-                return False
-        elif want != got:
-            return False
-    return True
-
-
-def select_route(route_keys, method, path, empty_proxy):
-    """The route key an HTTP API picks for `method path`: a route without a greedy variable
-    (method, then ANY; literal segments before {param}s), else the greedy route with the
-    longest fixed prefix (method, then ANY), else $default (None when there is none)."""
-    parsed = [(key.split(" ", 1)[0], key.split(" ", 1)[1], key) for key in route_keys if key != "$default"]
-    exact = [(m, p, k) for m, p, k in parsed if "+}" not in p and _matches(p, path, empty_proxy)]
-    for wanted in (method, "ANY"):
-        hits = [(p.count("{"), k) for m, p, k in exact if m == wanted]
-        if hits:
-            return min(hits)[1]
-    greedy = [(m, p, k) for m, p, k in parsed if "+}" in p and _matches(p, path, empty_proxy)]
-    if greedy:
-        longest = max(len(_segments(p)) for _, p, _ in greedy)
-        for wanted in (method, "ANY"):
-            hits = [k for m, p, k in greedy if m == wanted and len(_segments(p)) == longest]
-            if hits:
-                return hits[0]
-    return "$default" if "$default" in route_keys else None
 
 
 def fallback_routes(rendered):

@@ -13,11 +13,14 @@
 use std::future::Future;
 use std::time::Duration;
 
+use aws_lambda_events::cloudformation::{
+    CloudFormationCustomResourceRequest, CloudFormationCustomResourceResponse,
+    CloudFormationCustomResourceResponseStatus,
+};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The schema is one resource whatever happens to the stack: the id never changes, so an
@@ -25,7 +28,7 @@ use serde_json::Value;
 const PHYSICAL_RESOURCE_ID: &str = "cinema-database-schema";
 
 /// What CloudFormation asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestType {
     /// The stack was created.
     Create,
@@ -35,14 +38,13 @@ pub enum RequestType {
     Delete,
 }
 
-/// A custom resource request (the fields this function uses).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+/// A custom resource request (the fields this function uses), read with `aws_lambda_events`'
+/// types.
+#[derive(Debug, Clone)]
 pub struct Request {
     /// Create, Update or Delete.
     pub request_type: RequestType,
     /// Where the answer goes.
-    #[serde(rename = "ResponseURL")]
     pub response_url: String,
     /// Echoed back.
     pub stack_id: String,
@@ -53,46 +55,76 @@ pub struct Request {
 }
 
 /// The answer CloudFormation reads.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct Response {
-    /// `SUCCESS` or `FAILED`.
-    pub status: &'static str,
-    /// Why it failed (shown in the stack's events), or a summary.
-    pub reason: String,
-    /// Always the same id.
-    pub physical_resource_id: &'static str,
-    /// From the request.
-    pub stack_id: String,
-    /// From the request.
-    pub request_id: String,
-    /// From the request.
-    pub logical_resource_id: String,
-    /// The migration report, readable with `Fn::GetAtt`.
-    pub data: Value,
-}
+pub type Response = CloudFormationCustomResourceResponse;
 
 impl Request {
     /// Reads a custom resource request out of an invocation's payload, if it is one.
     pub fn from_event(event: &Value) -> Option<Self> {
-        serde_json::from_value(event.clone()).ok()
+        use CloudFormationCustomResourceRequest::{Create, Delete, Update};
+        let request: CloudFormationCustomResourceRequest =
+            serde_json::from_value(event.clone()).ok()?;
+        let (request_type, response_url, stack_id, request_id, logical_resource_id) = match request
+        {
+            Create(r) => (
+                RequestType::Create,
+                r.response_url,
+                r.stack_id,
+                r.request_id,
+                r.logical_resource_id,
+            ),
+            Update(r) => (
+                RequestType::Update,
+                r.response_url,
+                r.stack_id,
+                r.request_id,
+                r.logical_resource_id,
+            ),
+            Delete(r) => (
+                RequestType::Delete,
+                r.response_url,
+                r.stack_id,
+                r.request_id,
+                r.logical_resource_id,
+            ),
+            _ => return None,
+        };
+        Some(Self {
+            request_type,
+            response_url,
+            stack_id,
+            request_id,
+            logical_resource_id,
+        })
     }
 
-    /// The answer to this request, from what the migration did (or why it failed).
+    /// The answer to this request, from what the migration did (or why it failed). The
+    /// report's fields become the resource's attributes (`Fn::GetAtt`), as text.
     pub fn answer(&self, outcome: Result<Value, String>) -> Response {
-        let (status, reason, data) = match outcome {
-            Ok(report) => ("SUCCESS", "schema migrated".to_owned(), report),
-            Err(error) => ("FAILED", error, Value::Object(Default::default())),
-        };
-        Response {
-            status,
-            reason,
-            physical_resource_id: PHYSICAL_RESOURCE_ID,
-            stack_id: self.stack_id.clone(),
-            request_id: self.request_id.clone(),
-            logical_resource_id: self.logical_resource_id.clone(),
-            data,
+        let mut response = Response::default();
+        match outcome {
+            Ok(report) => {
+                response.status = CloudFormationCustomResourceResponseStatus::Success;
+                response.reason = Some("schema migrated".to_owned());
+                if let Value::Object(fields) = report {
+                    response.data = fields
+                        .into_iter()
+                        .map(|(key, value)| match value {
+                            Value::String(text) => (key, text),
+                            other => (key, other.to_string()),
+                        })
+                        .collect();
+                }
+            }
+            Err(error) => {
+                response.status = CloudFormationCustomResourceResponseStatus::Failed;
+                response.reason = Some(error);
+            }
         }
+        response.physical_resource_id = PHYSICAL_RESOURCE_ID.to_owned();
+        response.stack_id = self.stack_id.clone();
+        response.request_id = self.request_id.clone();
+        response.logical_resource_id = self.logical_resource_id.clone();
+        response
     }
 }
 
@@ -195,7 +227,9 @@ mod tests {
             "RequestId": "5d478078-13e9-baf0-464a-7ef285ecc786",
             "LogicalResourceId": "SchemaMigration",
             "ResourceType": "Custom::SchemaMigration",
-            "ResourceProperties": {"CodeVersion": "3"}
+            "PhysicalResourceId": "cinema-database-schema",
+            "ResourceProperties": {"CodeVersion": "3"},
+            "OldResourceProperties": {"CodeVersion": "2"}
         })
     }
 
@@ -214,15 +248,22 @@ mod tests {
     #[test]
     fn answers_echo_the_request_and_say_why_they_failed() {
         let request = Request::from_event(&request("Update")).expect("a request");
-        let ok = request.answer(Ok(json!({"applied": [4]})));
-        assert_eq!(ok.status, "SUCCESS");
+        let ok = request.answer(Ok(json!({"applied": [4], "admin": "created"})));
+        assert_eq!(
+            ok.status,
+            CloudFormationCustomResourceResponseStatus::Success
+        );
         assert_eq!(ok.physical_resource_id, PHYSICAL_RESOURCE_ID);
         assert_eq!(ok.request_id, "5d478078-13e9-baf0-464a-7ef285ecc786");
-        assert_eq!(ok.data, json!({"applied": [4]}));
+        assert_eq!(ok.data["applied"], "[4]");
+        assert_eq!(ok.data["admin"], "created");
         let failed = request.answer(Err("migration 4 failed".into()));
         assert_eq!(
-            (failed.status, failed.reason.as_str()),
-            ("FAILED", "migration 4 failed")
+            (failed.status.clone(), failed.reason.as_deref()),
+            (
+                CloudFormationCustomResourceResponseStatus::Failed,
+                Some("migration 4 failed")
+            )
         );
         let wire = serde_json::to_value(&failed).expect("json");
         for key in [

@@ -100,7 +100,8 @@ async fn the_answer_to_cloudformation_is_put_to_the_response_url() {
     });
     let request = Request::from_event(&serde_json::json!({
         "RequestType": "Create", "ResponseURL": url, "StackId": "stack", "RequestId": "request-1",
-        "LogicalResourceId": "SchemaMigration"
+        "LogicalResourceId": "SchemaMigration", "ResourceType": "Custom::SchemaMigration",
+        "ResourceProperties": {}
     }))
     .expect("request");
     let answer = request.answer(Err("relation already exists".into()));

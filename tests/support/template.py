@@ -5,7 +5,7 @@ packaged copy of it (long forms are CloudFormation too)."""
 import json
 import pathlib
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 #: The table of functions (`cargo xtask generate` writes it from xtask/src/table.rs): name,
 #: logical_id, kind (api, static, fallback, migrate), vpc, memory, timeout, settings, prefixes.

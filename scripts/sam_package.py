@@ -14,7 +14,7 @@ generated template can be validated without an arm64 build (make template-check)
 import shutil
 import sys
 
-from cfn_template import FUNCTIONS, ROOT, dump, load
+from tests.support.template import FUNCTIONS, ROOT, dump, load
 
 BUILD = ROOT / ".aws-sam" / "build"
 DRY_RUN = ROOT / "target" / "sam-dry-run"

@@ -34,13 +34,12 @@ import logging
 import os
 import pathlib
 import re
-import sys
+
+from tests.support.template import FUNCTIONS as TABLE
+from tests.support.template import plain
+from tests.support.template import load as load_template  # template.yaml, short tags as long forms
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-from cfn_template import FUNCTIONS as TABLE  # noqa: E402
-from cfn_template import plain  # noqa: E402
-from cfn_template import load as load_template  # noqa: E402  (template.yaml, short tags as long forms)
 
 ACCOUNT, REGION, PARTITION, STACK = "123456789012", "us-east-1", "aws", "cinema"
 PSEUDO = {
@@ -369,7 +368,7 @@ def stage(rendered):
     return next(iter(stages.values()))["Properties"]
 
 
-if __name__ == "__main__":  # python tests/aws/cfn.py [mode]: print the rendered template
+if __name__ == "__main__":  # python -m tests.support.cfn [mode]: print the rendered template
     import sys
 
     print(json.dumps(render(sys.argv[1] if len(sys.argv) > 1 else "create"), indent=2))

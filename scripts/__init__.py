@@ -1,0 +1,1 @@
+"""Run as modules from the repository root: `python -m <package>.<module>`."""
