@@ -175,6 +175,7 @@ sqlx-online:
 aws-fidelity: tools ## The arm64 packages answering real events in every deployment mode, and rotation (after make build)
 	@PG_SERVER='$(PG_SERVER)' $(VENV)/bin/python -m tests.aws.functions
 	@$(VENV)/bin/python -m tests.aws.rotation
+	@$(VENV)/bin/python -m tests.aws.first_deploy
 
 # ---------------------------------------------------------------- quality
 
@@ -248,10 +249,14 @@ bench-tools: tools
 # ---------------------------------------------------------------- build and deploy
 
 STACK ?= cinema
+# The region of your AWS configuration (environment or profile), else us-east-1.
+REGION ?= $(shell [ -x $(VENV)/bin/python ] && $(VENV)/bin/python -c 'import boto3; print(boto3.session.Session().region_name or "us-east-1")' 2>/dev/null || echo us-east-1)
+# Template parameters to override, as Key=Value words (make deploy PARAMETERS="AlarmEmail=ops@example.com").
+PARAMETERS ?=
 
 .PHONY: migrate-remote
-migrate-remote: tools ## Run the deployed migrate function once (stack $STACK) and print its report
-	sam remote invoke MigrateFunction --stack-name $(STACK) --event '{}'
+migrate-remote: tools ## Run the deployed migrate function once (stack $STACK), never retried, and print its report
+	$(VENV)/bin/python -m scripts.migrate_remote $(STACK) $(REGION)
 
 .PHONY: build
 build: lambda-tools ## Build every function for Lambda (release, arm64) into target/lambda/<function>/
@@ -267,6 +272,9 @@ package: build ## Lay the arm64 binaries out for sam deploy (.aws-sam/build), as
 layout: tools
 	$(VENV)/bin/python -m scripts.sam_package
 
+# Asks nothing: samconfig.toml holds the answers (stack, bucket, capabilities), the template the
+# parameters' defaults.
 .PHONY: deploy
-deploy: package ## Build once, then sam deploy (guided the first time: it writes samconfig.toml)
-	@if [ -f samconfig.toml ]; then sam deploy; else sam deploy --guided --capabilities CAPABILITY_IAM; fi
+deploy: package ## Build once, then sam deploy with samconfig.toml (stack $STACK in $REGION; PARAMETERS="Key=Value ...")
+	SAM_CLI_TELEMETRY=0 sam deploy --stack-name $(STACK) --region $(REGION) --no-confirm-changeset \
+	  $(if $(strip $(PARAMETERS)),--parameter-overrides $(PARAMETERS))

@@ -96,8 +96,10 @@ def wait_until_up(watch, seconds=900):
         if watch.poll() is not None:
             sys.exit(f"cargo lambda watch exited early; see {LOG}")
         try:
-            status, _ = call("GET", "/users/me")
-            if status == 401:
+            # Both kinds of function answer: one with secrets and a database, and the docs
+            # function (cargo lambda watch has answered a function's very first request with
+            # its own 500 while the function, just started, answered 200).
+            if call("GET", "/users/me")[0] == 401 and call("GET", "/openapi.json")[0] == 200:
                 return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass

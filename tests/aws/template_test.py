@@ -419,6 +419,58 @@ def check_migration(mode, rendered):
           f"missing {sorted(wanted - closure)}")
 
 
+def migrations_hash():
+    """What `cargo xtask generate` writes as the migration's `Migrations`: the SHA-256 of every
+    migration's file name and contents, in order."""
+    import hashlib
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "migrations").glob("*.sql")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def check_first_deploy_leftovers_and_reruns(mode, rendered):
+    """A failed first create leaves nothing to pay for; every deploy that changes the migrations
+    or the database migrates; no function can re-create its log group after the stack deleted it;
+    a given secret under a customer key can be read."""
+    res = rendered["Resources"]
+    admin = res["AdminSecret"]
+    check(f"{mode}: the admin secret is retained, except after a failed first create",
+          (admin.get("DeletionPolicy"), admin.get("UpdateReplacePolicy")) == ("RetainExceptOnCreate", "Retain"),
+          str((admin.get("DeletionPolicy"), admin.get("UpdateReplacePolicy"))))
+    props = res["SchemaMigration"]["Properties"]
+    check(f"{mode}: the migration runs again when migrations/ changes", props.get("Migrations") == migrations_hash(),
+          str(props.get("Migrations")))
+    database = json.dumps(props.get("Database"))
+    expected = "DBClusterResourceId" if "DatabaseCluster" in res else cfn.MODES[mode].get("DatabaseSecretArn", "?")
+    check(f"{mode}: the migration runs again when the database is another one", expected in database, database)
+    boundary = res.get("FunctionPermissionsBoundary", {}).get("Properties", {}).get("PolicyDocument", {})
+    denied = [s for s in boundary.get("Statement", []) if s.get("Effect") == "Deny"]
+    check(f"{mode}: the functions' boundary denies creating log groups",
+          [s.get("Action") for s in denied] == ["logs:CreateLogGroup"], str(denied))
+    for logical_id in cfn.FUNCTIONS:
+        role_id = cfn.function(rendered, logical_id)["Properties"]["Role"]["Fn::GetAtt"][0]
+        check(f"{mode}: {logical_id}'s role has that boundary",
+              res[role_id]["Properties"].get("PermissionsBoundary") == {"Ref": "FunctionPermissionsBoundary"},
+              str(res[role_id]["Properties"].get("PermissionsBoundary")))
+
+
+def check_customer_key():
+    """With SecretsKmsKeyArn, exactly the functions that read secrets may decrypt with that key,
+    and only through Secrets Manager."""
+    key = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-0000-4000-8000-000000000000"
+    rendered = cfn.render("database", {"SecretsKmsKeyArn": key})
+    for logical_id in cfn.FUNCTIONS:
+        statements, _ = cfn.function_role_statements(rendered, logical_id)
+        kms = [s for s in statements if s.get("Action") == "kms:Decrypt"]
+        reads = logical_id in VPC_FUNCTIONS
+        check(f"database with a customer key: {logical_id} {'may' if reads else 'may not'} decrypt with it",
+              (kms == [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key,
+                        "Condition": {"StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}}}])
+              if reads else kms == [], str(kms))
+
+
 def check_operations(mode, rendered):
     res = rendered["Resources"]
     groups = cfn.resources_of_type(rendered, "AWS::Logs::LogGroup")
@@ -574,8 +626,10 @@ def main():
         rendered = cfn.render(mode)
         for section in (check_routing, ):
             section(mode, rendered, served)
-        for section in (check_environment, check_iam, check_network, check_migration, check_operations):
+        for section in (check_environment, check_iam, check_network, check_migration, check_operations,
+                        check_first_deploy_leftovers_and_reruns):
             section(mode, rendered)
+    check_customer_key()
     check_alarm_topic()
     check_rules_refuse()
     check_local_router_and_readme(served)

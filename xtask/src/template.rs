@@ -173,6 +173,20 @@ fn policies(f: &Function) -> String {
     for resource in resources {
         let _ = writeln!(out, "                - {resource}");
     }
+    if action == "secretsmanager:GetSecretValue" {
+        // A given secret may be encrypted with a customer-managed key.
+        out.push_str(
+            "            - !If\n              \
+             - HasSecretsKey\n              \
+             - Effect: Allow\n                \
+             Action: kms:Decrypt\n                \
+             Resource: !Ref SecretsKmsKeyArn\n                \
+             Condition:\n                  \
+             StringEquals:\n                    \
+             kms:ViaService: !Sub \"secretsmanager.${AWS::Region}.amazonaws.com\"\n              \
+             - !Ref AWS::NoValue\n",
+        );
+    }
     out
 }
 
