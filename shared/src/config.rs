@@ -387,10 +387,7 @@ impl DatabaseSecret {
     /// warm instance does when the database refuses its password after a rotation.
     pub async fn connect_options(&self, env: &impl Env) -> Result<PgConnectOptions, ConfigError> {
         let secret = self.secrets.get::<DbSecret>(&self.arn).await?;
-        Ok(with_timeouts(
-            database_from_secret(&self.arn, secret, env)?,
-            &Settings::from_env(env)?,
-        ))
+        database_from_secret(&self.arn, secret, env)
     }
 }
 
@@ -445,26 +442,6 @@ fn database_from_secret(
     Ok(options)
 }
 
-/// Server-side time limits of the API functions, sent in the startup packet so they cost no
-/// statement: a statement or lock wait past its budget is cancelled by the server (and
-/// answered as a 503), never cut off by the function's own timeout after a commit the client
-/// did not see. (Through RDS Proxy the template leaves them unset and the proxy's init query
-/// sets them on its connections instead; the migrate function sets its own in its session.)
-pub fn with_timeouts(options: PgConnectOptions, settings: &Settings) -> PgConnectOptions {
-    let mut startup = Vec::new();
-    if let Some(timeout) = settings.db_statement_timeout {
-        startup.push(("statement_timeout", timeout.as_millis().to_string()));
-    }
-    if let Some(timeout) = settings.db_lock_timeout {
-        startup.push(("lock_timeout", timeout.as_millis().to_string()));
-    }
-    if startup.is_empty() {
-        options
-    } else {
-        options.options(startup)
-    }
-}
-
 fn database_from_url(env: &impl Env) -> Result<PgConnectOptions, ConfigError> {
     let url = SecretString::from(
         env.var("DATABASE_URL")
@@ -499,7 +476,7 @@ impl ApiConfig {
                     secrets.get::<DbSecret>(&db_arn)
                 )?;
                 Ok(Self {
-                    database: with_timeouts(database_from_secret(&db_arn, db, env)?, &settings),
+                    database: database_from_secret(&db_arn, db, env)?,
                     database_secret: Some(DatabaseSecret {
                         arn: db_arn,
                         secrets,
@@ -521,7 +498,7 @@ impl ApiConfig {
                     });
                 }
                 Ok(Self {
-                    database: with_timeouts(database_from_url(env)?, &settings),
+                    database: database_from_url(env)?,
                     database_secret: None,
                     jwt_secret,
                     settings,
@@ -727,24 +704,6 @@ mod tests {
             .map(|_| ())
             .expect_err("no host");
         assert!(error.to_string().contains("DB_HOST"), "{error}");
-    }
-
-    #[test]
-    fn statement_and_lock_timeouts_travel_in_the_startup_packet() {
-        let env = [
-            ("DB_HOST", "h"),
-            ("DB_PORT", "5432"),
-            ("DB_NAME", "d"),
-            ("DB_STATEMENT_TIMEOUT_MS", "4000"),
-            ("DB_LOCK_TIMEOUT_MS", "2000"),
-        ];
-        let options = database_from_secret("arn:db", aurora_secret(), &env).expect("options");
-        let options = with_timeouts(options, &Settings::from_env(&env).expect("settings"));
-        let startup = options.get_options().unwrap_or_default();
-        assert!(startup.contains("statement_timeout=4000"), "{startup}");
-        assert!(startup.contains("lock_timeout=2000"), "{startup}");
-        let error = Settings::from_env(&[("DB_LOCK_TIMEOUT_MS", "soon")]).unwrap_err();
-        assert!(error.to_string().contains("DB_LOCK_TIMEOUT_MS"), "{error}");
     }
 
     #[test]

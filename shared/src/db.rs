@@ -19,14 +19,42 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 /// two connections. It connects lazily (cold start does no I/O), gives up after an explicit
 /// timeout (the request becomes a 503, the next one tries again), and pings a connection
 /// before handing it out, since a frozen instance wakes up with sockets the server has closed.
+///
+/// Each new connection gets the statement and lock timeouts of `settings`, if any, in one
+/// statement (`set_config`), never as startup options: RDS Proxy refuses a connection that
+/// sends options, and a `SET` works through any proxy (RDS Proxy then pins the client to its
+/// connection) and against any server. The server cancels a statement or a lock wait past its
+/// budget, answered as a 503, never cut off by the function's own timeout after a commit the
+/// client did not see.
 pub fn pool(options: PgConnectOptions, settings: &Settings) -> PgPool {
-    PgPoolOptions::new()
+    let millis = |limit: Option<Duration>| limit.map(|limit| limit.as_millis().to_string());
+    let (statement, lock) = (
+        millis(settings.db_statement_timeout),
+        millis(settings.db_lock_timeout),
+    );
+    let mut pool = PgPoolOptions::new()
         .min_connections(0)
         .max_connections(settings.db_pool_max)
         .acquire_timeout(settings.db_acquire_timeout)
         .idle_timeout(settings.db_idle_timeout)
-        .test_before_acquire(true)
-        .connect_lazy_with(options)
+        .test_before_acquire(true);
+    if statement.is_some() || lock.is_some() {
+        pool = pool.after_connect(move |connection, _| {
+            let (statement, lock) = (statement.clone(), lock.clone());
+            Box::pin(async move {
+                sqlx::query(
+                    "select set_config('statement_timeout', coalesce($1, current_setting('statement_timeout')), false),
+                            set_config('lock_timeout', coalesce($2, current_setting('lock_timeout')), false)",
+                )
+                .bind(statement)
+                .bind(lock)
+                .execute(connection)
+                .await
+                .map(|_| ())
+            })
+        });
+    }
+    pool.connect_lazy_with(options)
 }
 
 /// The least time between two reads of the database secret after rejected passwords, so a

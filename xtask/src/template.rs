@@ -109,8 +109,8 @@ fn environment(f: &Function) -> Vec<(String, String)> {
             set("DB_STATEMENT_TIMEOUT_MS", "\"240000\"");
             set("DB_LOCK_TIMEOUT_MS", "\"30000\"");
         } else {
-            // Behind the created proxy its InitQuery sets these limits on its own connections:
-            // startup options are only sent when connecting straight to a given database.
+            // Behind the created proxy its InitQuery sets these limits on its own connections (a
+            // SET from the client would pin it to one); elsewhere each new connection sets them.
             set(
                 "DB_STATEMENT_TIMEOUT_MS",
                 "!If [CreateDatabase, \"\", \"4000\"]",

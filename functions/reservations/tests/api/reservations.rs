@@ -242,12 +242,8 @@ async fn a_lock_wait_or_statement_past_its_budget_is_a_503_that_changes_nothing(
         let mut settings = shared::testing::settings();
         settings.db_statement_timeout = statement;
         settings.db_lock_timeout = lock;
-        let options = shared::config::with_timeouts((*pool.connect_options()).clone(), &settings);
-        let limited = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(2)
-            .connect_with(options)
-            .await
-            .expect("pool");
+        // The pool every function builds: the limits are set on each connection it opens.
+        let limited = shared::db::pool((*pool.connect_options()).clone(), &settings);
         let app = TestApp::with_settings(limited, ::reservations::router, &settings);
         // Another session holds the reservation, as a slow request would.
         let mut holder = pool.begin().await.expect("begin");
