@@ -391,6 +391,11 @@ impl DatabaseSecret {
     }
 }
 
+/// The root certificate authorities of Amazon RDS (`shared/certs/README.md`), with which
+/// `verify-full` checks a cluster's own certificate; RDS Proxy's chain to the Amazon Root CAs of
+/// the Mozilla roots.
+pub const RDS_CERTIFICATE_AUTHORITIES: &[u8] = include_bytes!("../certs/rds-global-bundle.pem");
+
 fn database_from_secret(
     arn: &str,
     secret: DbSecret,
@@ -428,6 +433,8 @@ fn database_from_secret(
         .or(secret.dbname)
         .ok_or_else(|| missing("dbname", "DB_NAME"))?;
     let options = PgConnectOptions::new_without_pgpass()
+        // Added to the Mozilla roots: a cluster's own certificate chains to an RDS CA.
+        .ssl_root_cert_from_pem(RDS_CERTIFICATE_AUTHORITIES.to_vec())
         .host(&host)
         .port(port)
         .username(&secret.username)
@@ -704,6 +711,45 @@ mod tests {
             .map(|_| ())
             .expect_err("no host");
         assert!(error.to_string().contains("DB_HOST"), "{error}");
+    }
+
+    #[test]
+    fn the_bundled_rds_authorities_are_certificates_rustls_takes_as_roots() {
+        use base64::Engine as _;
+        let text = std::str::from_utf8(RDS_CERTIFICATE_AUTHORITIES).expect("PEM");
+        let mut roots = rustls::RootCertStore::empty();
+        let mut names = String::new();
+        for block in text.split("-----BEGIN CERTIFICATE-----").skip(1) {
+            let body: String = block
+                .split("-----END CERTIFICATE-----")
+                .next()
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect();
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .expect("base64");
+            names.push_str(&String::from_utf8_lossy(&der));
+            roots
+                .add(rustls::pki_types::CertificateDer::from(der))
+                .expect("a root rustls accepts");
+        }
+        assert_eq!(roots.len(), 81);
+        for name in [
+            "Amazon RDS us-east-1 Root CA RSA2048 G1",
+            "Amazon RDS eu-west-1 Root CA ECC384 G1",
+            "Amazon RDS ap-southeast-2 Root CA RSA4096 G1",
+        ] {
+            assert!(names.contains(name), "{name} is not in the bundle");
+        }
+        // The options carry them (sqlx adds them to the Mozilla roots).
+        let options = database_from_secret(
+            "arn:db",
+            aurora_secret(),
+            &[("DB_HOST", "h"), ("DB_PORT", "5432"), ("DB_NAME", "d")],
+        )
+        .expect("options");
+        assert!(format!("{options:?}").contains("ssl_root_cert"));
     }
 
     #[test]

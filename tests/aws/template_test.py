@@ -158,18 +158,31 @@ def check_routing(mode, rendered, served):
 # ---------------------------------------------------------------- environment and IAM
 
 DB_KEYS = {"DB_SECRET_ARN", "DB_HOST", "DB_PORT", "DB_NAME", "DB_SSL_MODE", "DB_STATEMENT_TIMEOUT_MS",
-           "DB_LOCK_TIMEOUT_MS", "DB_POOL_MAX_CONNECTIONS", "DB_ACQUIRE_TIMEOUT_SECONDS", "BCRYPT_COST",
+           "DB_LOCK_TIMEOUT_MS", "DB_POOL_MAX_CONNECTIONS", "DB_ACQUIRE_TIMEOUT_SECONDS", "DB_IDLE_TIMEOUT_SECONDS", "BCRYPT_COST",
            "ACCESS_TOKEN_TTL_SECONDS"}
 # A function's own settings, each from a template parameter.
 OWN_SETTINGS = {f["logical_id"]: {s["variable"]: s["parameter"] for s in f["settings"]}
                 for f in cfn.TABLE if f["settings"]}
 CLUSTER_SECRET = {"Fn::GetAtt": ["DatabaseCluster", "MasterUserSecret.SecretArn"]}
 PROXY_ENDPOINT = {"Fn::GetAtt": ["DatabaseProxy", "Endpoint"]}
+CLUSTER_ENDPOINT = {"Fn::GetAtt": ["DatabaseCluster", "Endpoint.Address"]}
+#: The lean profile with a created database: it pauses, and the API functions wait for it.
+RESUME_WAIT_S, RESUME_TIMEOUT_S = 20, 25
+
+
+def profile(mode):
+    """(whether RDS Proxy is in front of the database, whether the database pauses when idle)."""
+    rendered_params = dict(cfn.MODES[mode])
+    lean = rendered_params.get("CostProfile", "lean") == "lean"
+    created = not rendered_params.get("DatabaseSecretArn")
+    return created and not lean, created and lean
 
 
 def check_environment(mode, rendered):
     created = "DatabaseCluster" in rendered["Resources"]
+    proxied, pausing = profile(mode)
     check(f"{mode}: the database is {'created' if mode != 'database' else 'given'}", created == (mode != "database"))
+    check(f"{mode}: RDS Proxy {'is' if proxied else 'is not'} created", ("DatabaseProxy" in rendered["Resources"]) == proxied)
     given_arn = cfn.MODES[mode].get("DatabaseSecretArn")
     db_secret = CLUSTER_SECRET if created else given_arn
     for logical_id in VPC_FUNCTIONS:
@@ -187,7 +200,7 @@ def check_environment(mode, rendered):
               str(env.get(own)))
         check(f"{mode}: {logical_id} DB_SECRET_ARN", env.get("DB_SECRET_ARN") == db_secret, str(env.get("DB_SECRET_ARN")))
         if created:
-            expected = {"DB_HOST": PROXY_ENDPOINT, "DB_PORT": "5432", "DB_NAME": "cinema"}
+            expected = {"DB_HOST": PROXY_ENDPOINT if proxied else CLUSTER_ENDPOINT, "DB_PORT": "5432", "DB_NAME": "cinema"}
         else:
             expected = {k: cfn.MODES[mode][p] for k, p in
                         [("DB_HOST", "DatabaseHost"), ("DB_PORT", "DatabasePort"), ("DB_NAME", "DatabaseName")]}
@@ -195,9 +208,10 @@ def check_environment(mode, rendered):
             check(f"{mode}: {logical_id} {key}", env.get(key) == value, f"{env.get(key)} != {value}")
         check(f"{mode}: {logical_id} DB_SSL_MODE verify-full", env.get("DB_SSL_MODE") == "verify-full", str(env.get("DB_SSL_MODE")))
         timeout_ms = int(cfn.function(rendered, logical_id)["Properties"]["Timeout"]) * 1000
-        if created and logical_id != "MigrateFunction":
-            # Through the proxy, no startup options: its InitQuery (checked below) sets the limits.
-            check(f"{mode}: {logical_id} sends no startup time limits through the proxy",
+        if proxied and logical_id != "MigrateFunction":
+            # Through the proxy the functions set no limits (that would pin them): its InitQuery
+            # (checked below) sets them.
+            check(f"{mode}: {logical_id} sets no time limits through the proxy",
                   (env.get("DB_STATEMENT_TIMEOUT_MS"), env.get("DB_LOCK_TIMEOUT_MS")) == ("", ""),
                   f"{(env.get('DB_STATEMENT_TIMEOUT_MS'), env.get('DB_LOCK_TIMEOUT_MS'))}")
         else:
@@ -206,16 +220,26 @@ def check_environment(mode, rendered):
                   f"{lock} / {statement} / {timeout_ms}")
             want = (240000, 30000) if logical_id == "MigrateFunction" else (4000, 2000)
             check(f"{mode}: {logical_id} statement/lock timeouts {want}", (statement, lock) == want, f"{(statement, lock)}")
-        check(f"{mode}: {logical_id} pool of 2, acquire within 3 s",
-              (env.get("DB_POOL_MAX_CONNECTIONS"), env.get("DB_ACQUIRE_TIMEOUT_SECONDS")) == ("2", "3"))
+        acquire, idle = (str(RESUME_WAIT_S), "60") if pausing else ("3", "300")
+        check(f"{mode}: {logical_id} pool of 2, acquire within {acquire} s, idle connections closed after {idle} s",
+              (env.get("DB_POOL_MAX_CONNECTIONS"), env.get("DB_ACQUIRE_TIMEOUT_SECONDS"), env.get("DB_IDLE_TIMEOUT_SECONDS"))
+              == ("2", acquire, idle), str(env))
     check(f"{mode}: DocsFunction has no environment", cfn.function_environment(rendered, "DocsFunction") == {},
           str(cfn.function_environment(rendered, "DocsFunction")))
     check(f"{mode}: FallbackFunction has only ROUTES", set(cfn.function_environment(rendered, "FallbackFunction")) == {"ROUTES"})
+    timeout = RESUME_TIMEOUT_S if pausing else API_TIMEOUT_S
     for logical_id in API_FUNCTIONS:
-        check(f"{mode}: {logical_id} timeout {API_TIMEOUT_S} s",
-              int(cfn.function(rendered, logical_id)["Properties"]["Timeout"]) == API_TIMEOUT_S)
-
+        check(f"{mode}: {logical_id} timeout {timeout} s",
+              int(cfn.function(rendered, logical_id)["Properties"]["Timeout"]) == timeout)
     if created:
+        scaling = rendered["Resources"]["DatabaseCluster"]["Properties"]["ServerlessV2ScalingConfiguration"]
+        check(f"{mode}: the cluster {'pauses when idle' if pausing else 'never pauses'}",
+              (scaling.get("MinCapacity"), scaling.get("SecondsUntilAutoPause")) == ((0, 300) if pausing else (0.5, None)),
+              str(scaling))
+        check(f"{mode}: a request waits for a resume ({RESUME_WAIT_S} s) within its function's timeout",
+              not pausing or RESUME_WAIT_S + 3 <= timeout)
+
+    if proxied:
         target_group = rendered["Resources"]["DatabaseProxyTargetGroup"]["Properties"]
         pool = target_group["ConnectionPoolConfigurationInfo"]
         init = re.sub(r"\s+", " ", pool.get("InitQuery", ""))
@@ -231,6 +255,7 @@ def check_environment(mode, rendered):
         stack_uuid_head = cfn.PSEUDO["AWS::StackId"].rsplit("/", 1)[1].split("-")[0]
         check(f"{mode}: proxy name comes from the stack id, fits 60 characters",
               proxy.get("DBProxyName") == f"cinema-{stack_uuid_head}", str(proxy.get("DBProxyName")))
+    if created:
         cluster = rendered["Resources"]["DatabaseCluster"]
         check(f"{mode}: EngineVersion names the major version only",
               re.fullmatch(r"\d+", str(cluster["Properties"]["EngineVersion"])) is not None, cluster["Properties"]["EngineVersion"])
@@ -270,7 +295,7 @@ def check_iam(mode, rendered):
             allowed_managed.add("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
         check(f"{mode}: {logical_id} managed policies are only logging, tracing (and VPC interfaces)",
               set(managed) <= allowed_managed, str(managed))
-    if created:
+    if "DatabaseProxyRole" in rendered["Resources"]:
         role = rendered["Resources"]["DatabaseProxyRole"]["Properties"]
         resources = [s["Resource"] for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
         check(f"{mode}: the proxy's role reads only the cluster's secret", resources == [CLUSTER_SECRET], str(resources))
@@ -316,7 +341,7 @@ def depends_closure(rendered, logical_id):
 
 def check_network(mode, rendered):
     res = rendered["Resources"]
-    created_network = mode == "create"
+    created_network = "NetworkMode" not in cfn.MODES[mode]
     first_sg = {"Ref": "FunctionSecurityGroup"} if created_network else cfn.MODES[mode]["SecurityGroupIds"].split(",")[0]
     subnets = ([{"Ref": "PrivateSubnetA"}, {"Ref": "PrivateSubnetB"}] if created_network
                else cfn.MODES[mode]["SubnetIds"].split(","))
@@ -361,7 +386,9 @@ def check_network(mode, rendered):
         props = endpoint["Properties"]
         check(f"{mode}: Secrets Manager endpoint is an interface with private DNS",
               props.get("VpcEndpointType") == "Interface" and props.get("PrivateDnsEnabled") is True)
-        check(f"{mode}: Secrets Manager endpoint in the functions' subnets", props.get("SubnetIds") == subnets)
+        lean = cfn.MODES[mode].get("CostProfile", "lean") == "lean"
+        check(f"{mode}: Secrets Manager endpoint in {'the first of ' if lean else ''}the functions' subnets (billed per zone)",
+              props.get("SubnetIds") == (subnets[:1] if lean else subnets), str(props.get("SubnetIds")))
         groups = props.get("SecurityGroupIds", [])
         check(f"{mode}: Secrets Manager endpoint has its own security group (not the functions')",
               groups == [{"Ref": "EndpointSecurityGroup"}], str(groups))
@@ -377,7 +404,11 @@ def check_network(mode, rendered):
               s3["Properties"].get("VpcEndpointType") == "Gateway" and s3["Properties"].get("RouteTableIds") == tables,
               str(s3["Properties"]))
 
-    if "DatabaseCluster" in res:
+    if "DatabaseCluster" in res and "DatabaseProxy" not in res:
+        cluster_in = res["DatabaseSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+        check(f"{mode}: with no proxy, the cluster admits PostgreSQL from the functions only",
+              [(r["FromPort"], r["SourceSecurityGroupId"]) for r in cluster_in] == [(5432, first_sg)], str(cluster_in))
+    if "DatabaseProxy" in res:
         proxy_in = res["DatabaseProxySecurityGroup"]["Properties"]["SecurityGroupIngress"]
         check(f"{mode}: the proxy admits PostgreSQL from the functions only",
               [(r["FromPort"], r["SourceSecurityGroupId"]) for r in proxy_in] == [(5432, first_sg)], str(proxy_in))
@@ -414,7 +445,7 @@ def check_migration(mode, rendered):
     closure = depends_closure(rendered, "SchemaMigration")
     wanted = {"SecretsManagerEndpoint", "S3Endpoint", "MigrateLogGroup"} & set(res) | {"MigrateLogGroup"}
     if "DatabaseCluster" in res:
-        wanted |= {"DatabaseInstance", "DatabaseProxyTargetGroup"}
+        wanted |= {"DatabaseInstance"} | ({"DatabaseProxyTargetGroup"} if "DatabaseProxy" in res else set())
     check(f"{mode}: the migration waits for (and on delete precedes) {sorted(wanted)}", wanted <= closure,
           f"missing {sorted(wanted - closure)}")
 
@@ -454,6 +485,30 @@ def check_first_deploy_leftovers_and_reruns(mode, rendered):
         check(f"{mode}: {logical_id}'s role has that boundary",
               res[role_id]["Properties"].get("PermissionsBoundary") == {"Ref": "FunctionPermissionsBoundary"},
               str(res[role_id]["Properties"].get("PermissionsBoundary")))
+
+
+def check_database_alarms(mode, rendered):
+    """The created database (and proxy) has alarms of its own."""
+    res = rendered["Resources"]
+    created, proxied = "DatabaseCluster" in res, "DatabaseProxy" in res
+    for alarm, metric, wanted in (("DatabaseCpuAlarm", "CPUUtilization", created),
+                                  ("DatabaseCapacityAlarm", "ServerlessDatabaseCapacity", created),
+                                  ("DatabaseProxyBorrowAlarm", "DatabaseConnectionsBorrowLatency", proxied)):
+        found = res.get(alarm, {}).get("Properties", {}).get("MetricName")
+        check(f"{mode}: {alarm} {'watches ' + metric if wanted else 'is absent'}",
+              found == (metric if wanted else None), str(found))
+
+
+def check_budget():
+    """With AlarmEmail and MonthlyBudget, a monthly cost budget tells that address."""
+    plain = cfn.render("create", {"AlarmEmail": "ops@example.com"})
+    check("no MonthlyBudget: no budget", "CostBudget" not in plain["Resources"])
+    rendered = cfn.render("create", {"AlarmEmail": "ops@example.com", "MonthlyBudget": "25"})
+    budget = rendered["Resources"].get("CostBudget", {}).get("Properties", {})
+    addresses = {s["Address"] for n in budget.get("NotificationsWithSubscribers", []) for s in n["Subscribers"]}
+    check("a monthly budget of MonthlyBudget USD, told to AlarmEmail",
+          budget.get("Budget", {}).get("BudgetLimit") == {"Amount": "25", "Unit": "USD"} and addresses == {"ops@example.com"},
+          str(budget))
 
 
 def check_customer_key():
@@ -627,9 +682,10 @@ def main():
         for section in (check_routing, ):
             section(mode, rendered, served)
         for section in (check_environment, check_iam, check_network, check_migration, check_operations,
-                        check_first_deploy_leftovers_and_reruns):
+                        check_first_deploy_leftovers_and_reruns, check_database_alarms):
             section(mode, rendered)
     check_customer_key()
+    check_budget()
     check_alarm_topic()
     check_rules_refuse()
     check_local_router_and_readme(served)

@@ -61,11 +61,13 @@ _NETWORK = {
 }
 
 #: Deployment mode -> parameter overrides (the template's defaults for everything else).
-#: "create": nothing given, the stack makes its network and database.
+#: "create": nothing given, the stack makes its network and database (lean profile: no proxy,
+#: a database that pauses). "standard": the same with RDS Proxy and a database that never pauses.
 #: "network": an existing VPC (subnets, security groups, route tables), endpoints created.
 #: "database": that network and an existing database (its secret; host etc. from the secret).
 MODES = {
     "create": {},
+    "standard": {"CostProfile": "standard"},
     "network": dict(_NETWORK),
     "database": dict(
         _NETWORK,

@@ -7,6 +7,11 @@ use std::fmt::Write as _;
 use crate::routes::{Prefix, event_name, prefixes};
 use crate::table::{API_TIMEOUT, FUNCTIONS, Function, Kind};
 
+/// Seconds a request waits for a connection while a paused database resumes (lean profile).
+pub const RESUME_WAIT: u32 = 20;
+/// The API functions' timeout then: the wait, and the request's own work.
+pub const RESUME_TIMEOUT: u32 = 25;
+
 const DB_SECRET: &str = "!If [CreateDatabase, !GetAtt DatabaseCluster.MasterUserSecret.SecretArn, !Ref DatabaseSecretArn]";
 
 /// The generated resources, as they stand between the template's markers.
@@ -60,7 +65,13 @@ fn function_resource(f: &Function) -> String {
         out.push_str("      AutoPublishAlias: live\n");
     }
     let _ = writeln!(out, "      MemorySize: {}", f.memory);
-    if f.timeout != API_TIMEOUT {
+    if f.kind == Kind::Api {
+        let _ = writeln!(
+            out,
+            "      Timeout: !If [PausingDatabase, {RESUME_TIMEOUT}, {}]",
+            f.timeout
+        );
+    } else if f.timeout != API_TIMEOUT {
         let _ = writeln!(out, "      Timeout: {}", f.timeout);
     }
     if f.in_vpc() {
@@ -97,7 +108,7 @@ fn environment(f: &Function) -> Vec<(String, String)> {
         set("DB_SECRET_ARN", DB_SECRET);
         set(
             "DB_HOST",
-            "!If [CreateDatabase, !GetAtt DatabaseProxy.Endpoint, !Ref DatabaseHost]",
+            "!If [UseProxy, !GetAtt DatabaseProxy.Endpoint, !If [CreateDatabase, !GetAtt DatabaseCluster.Endpoint.Address, !Ref DatabaseHost]]",
         );
         set(
             "DB_PORT",
@@ -111,14 +122,21 @@ fn environment(f: &Function) -> Vec<(String, String)> {
         } else {
             // Behind the created proxy its InitQuery sets these limits on its own connections (a
             // SET from the client would pin it to one); elsewhere each new connection sets them.
-            set(
-                "DB_STATEMENT_TIMEOUT_MS",
-                "!If [CreateDatabase, \"\", \"4000\"]",
-            );
-            set("DB_LOCK_TIMEOUT_MS", "!If [CreateDatabase, \"\", \"2000\"]");
+            set("DB_STATEMENT_TIMEOUT_MS", "!If [UseProxy, \"\", \"4000\"]");
+            set("DB_LOCK_TIMEOUT_MS", "!If [UseProxy, \"\", \"2000\"]");
         }
         set("DB_POOL_MAX_CONNECTIONS", "\"2\"");
-        set("DB_ACQUIRE_TIMEOUT_SECONDS", "\"3\"");
+        // A paused database resumes in about 15 s: the first request waits for it (within the
+        // function's longer timeout) instead of failing; idle connections close after a minute,
+        // so that warm instances let it pause.
+        set(
+            "DB_ACQUIRE_TIMEOUT_SECONDS",
+            &format!("!If [PausingDatabase, \"{RESUME_WAIT}\", \"3\"]"),
+        );
+        set(
+            "DB_IDLE_TIMEOUT_SECONDS",
+            "!If [PausingDatabase, \"60\", \"300\"]",
+        );
         set("BCRYPT_COST", "!Ref BcryptCost");
         set("ACCESS_TOKEN_TTL_SECONDS", "!Ref AccessTokenTtlSeconds");
     }
@@ -250,7 +268,7 @@ fn log_group(f: &Function) -> String {
 fn alarms(f: &Function) -> String {
     let (title, id) = (f.title(), f.logical_id());
     let alarm =
-        |kind: &str, description: String, statistic: &str, threshold: u64, comparison: &str| {
+        |kind: &str, description: String, statistic: &str, threshold: String, comparison: &str| {
             format!(
                 "  {title}{kind}Alarm:\n    \
              Type: AWS::CloudWatch::Alarm\n    \
@@ -271,6 +289,15 @@ fn alarms(f: &Function) -> String {
             )
         };
     let timeout_ms = u64::from(f.timeout) * 1000;
+    let slow = if f.kind == Kind::Api {
+        format!(
+            "!If [PausingDatabase, {}, {}]",
+            u64::from(RESUME_TIMEOUT) * 800,
+            timeout_ms * 8 / 10
+        )
+    } else {
+        (timeout_ms * 8 / 10).to_string()
+    };
     [
         alarm(
             "Errors",
@@ -278,14 +305,14 @@ fn alarms(f: &Function) -> String {
                 "{title} function failed invocations (a crash, a timeout or an unanswered event)"
             ),
             "Statistic: Sum",
-            1,
+            "1".into(),
             "GreaterThanOrEqualToThreshold",
         ),
         alarm(
             "Throttles",
             format!("{title} function throttled invocations (concurrency exhausted)"),
             "Statistic: Sum",
-            1,
+            "1".into(),
             "GreaterThanOrEqualToThreshold",
         ),
         alarm(
@@ -295,7 +322,7 @@ fn alarms(f: &Function) -> String {
                 f.timeout
             ),
             "ExtendedStatistic: p99",
-            timeout_ms * 8 / 10,
+            slow,
             "GreaterThanThreshold",
         ),
     ]
