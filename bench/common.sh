@@ -66,8 +66,7 @@ bench_customers() {
       select 'customer' || g, 'none', 'Bench Customer' from generate_series(1, $1) g returning id" |
     JWT_SECRET=$JWT_SECRET python3 -c '
 import os, sys
-sys.path.insert(0, "scripts")
-from tokens import mint_token
+from tests.support.tokens import mint_token
 for line in sys.stdin:
     if line.strip():
         print(line.strip(), mint_token(os.environ["JWT_SECRET"], int(line)))' >"$out_dir/customers.txt"

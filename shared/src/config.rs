@@ -243,6 +243,8 @@ pub struct MigrateConfig {
     pub database: PgConnectOptions,
     /// Credentials of the first admin, created if no admin exists.
     pub first_admin: Option<AdminCredentials>,
+    /// The API functions' role and its password (`API_DB_SECRET_ARN`), given LOGIN with it.
+    pub api_role: Option<RoleCredentials>,
     /// Tunables (the bcrypt cost of the first admin's hash).
     pub settings: Settings,
 }
@@ -265,6 +267,7 @@ impl std::fmt::Debug for MigrateConfig {
         f.debug_struct("MigrateConfig")
             .field("database", &DatabaseTarget(&self.database))
             .field("first_admin", &self.first_admin)
+            .field("api_role", &self.api_role)
             .field("settings", &self.settings)
             .finish()
     }
@@ -296,6 +299,15 @@ pub struct AdminCredentials {
     /// Its full name (default "Cinema Administrator").
     #[serde(default = "default_admin_name")]
     pub full_name: String,
+}
+
+/// A database role and its password, as a secret the stack creates holds them.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RoleCredentials {
+    /// The role (`cinema_api`).
+    pub username: String,
+    /// Its password.
+    pub password: SecretString,
 }
 
 fn default_admin_name() -> String {
@@ -535,9 +547,14 @@ impl MigrateConfig {
                 Some(arn) => Some(secrets.get::<AdminCredentials>(&arn).await?),
                 None => None,
             };
+            let api_role = match env.var("API_DB_SECRET_ARN") {
+                Some(arn) => Some(secrets.get::<RoleCredentials>(&arn).await?),
+                None => None,
+            };
             return Ok(Self {
                 database: database_from_secret(&db_arn, db, env)?,
                 first_admin,
+                api_role,
                 settings,
             });
         }
@@ -560,6 +577,7 @@ impl MigrateConfig {
         Ok(Self {
             database: database_from_url(env)?,
             first_admin,
+            api_role: None,
             settings,
         })
     }

@@ -40,6 +40,12 @@ pub const VARIABLES: &[Variables] = &[
         defaults: Default::Text("— (local mode)"),
     },
     Variables {
+        names: &["API_DB_SECRET_ARN"],
+        used_by: "migrate",
+        meaning: "the API functions' database role (`cinema_api`: rows, never the schema) and its password (`{\"username\", \"password\"}`): the migrate function gives the role LOGIN with it after migrating",
+        defaults: Default::Text("none: the role is not opened"),
+    },
+    Variables {
         names: &["DB_HOST", "DB_PORT", "DB_NAME"],
         used_by: "API functions, migrate (secret mode)",
         meaning: "where to connect; each overrides the secret's field, and is required when the secret lacks it (the error names the field and the variable)",

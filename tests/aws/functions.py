@@ -409,12 +409,13 @@ class Mode:
                 self.db_secret = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])
                 self.sensitive.append(self.db_secret["password"])
                 # Whatever user the managed secret names (moto writes "admin" whatever
-                # MasterUsername says) must exist here: it owns the database, as Aurora's
-                # master user would (trust authentication: the password is not checked).
+                # MasterUsername says) must exist here: it owns the database and may create
+                # roles, as Aurora's master user does (trust authentication: the password is
+                # not checked).
                 self.owner = self.db_secret.get("username", "postgres")
                 if self.owner != "postgres":
                     psql(f"do $$ begin if not exists (select from pg_roles where rolname = '{self.owner}') "
-                         f"then create role \"{self.owner}\" login; end if; end $$")
+                         f"then create role \"{self.owner}\" login createrole; end if; end $$")
                     psql(f'alter database "{self.db}" owner to "{self.owner}"')
                 markers["GetAtt:DatabaseCluster.MasterUserSecret.SecretArn"] = arn
                 markers["GetAtt:DatabaseCluster.Endpoint.Address"] = "127.0.0.1"

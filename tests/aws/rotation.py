@@ -55,7 +55,8 @@ def main():
     try:
         cluster = postgres.Cluster(password="Super" + os.urandom(8).hex(), port=PORT)
         superuser = cluster.url
-        host.psql(f"create role {ROLE} login password '{old}'", server=superuser)
+        # It owns the database and creates roles, as the cluster's master user does.
+        host.psql(f"create role {ROLE} login createrole password '{old}'", server=superuser)
         host.psql(f"create database {DB} owner {ROLE}", server=superuser)
         host.migrate_with_cargo(DB, server=f"postgres://{ROLE}:{old.replace('#', '%23')}@127.0.0.1:{PORT}")
 

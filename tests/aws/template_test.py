@@ -166,6 +166,8 @@ OWN_SETTINGS = {f["logical_id"]: {s["variable"]: s["parameter"] for s in f["sett
 CLUSTER_SECRET = {"Fn::GetAtt": ["DatabaseCluster", "MasterUserSecret.SecretArn"]}
 PROXY_ENDPOINT = {"Fn::GetAtt": ["DatabaseProxy", "Endpoint"]}
 CLUSTER_ENDPOINT = {"Fn::GetAtt": ["DatabaseCluster", "Endpoint.Address"]}
+#: The API functions' own role's secret (a created database): never the master's.
+API_SECRET = {"Ref": "ApiDatabaseSecret"}
 #: The lean profile with a created database: it pauses, and the API functions wait for it.
 RESUME_WAIT_S, RESUME_TIMEOUT_S = 20, 25
 
@@ -189,7 +191,7 @@ def check_environment(mode, rendered):
         env = cfn.function_environment(rendered, logical_id)
         own = "ADMIN_SECRET_ARN" if logical_id == "MigrateFunction" else "APP_SECRET_ARN"
         settings = OWN_SETTINGS.get(logical_id, {})
-        contract = DB_KEYS | {own} | set(settings)
+        contract = DB_KEYS | {own} | set(settings) | ({"API_DB_SECRET_ARN"} if logical_id == "MigrateFunction" else set())
         check(f"{mode}: {logical_id} has exactly the contract's variables", set(env) == contract,
               f"extra {sorted(set(env) - contract)}, missing {sorted(contract - set(env))}")
         for key, parameter in settings.items():
@@ -198,7 +200,12 @@ def check_environment(mode, rendered):
                   f"{env.get(key)} != {default}")
         check(f"{mode}: {logical_id} {own}", env.get(own) == {"Ref": "AdminSecret" if own == "ADMIN_SECRET_ARN" else "AppSecret"},
               str(env.get(own)))
-        check(f"{mode}: {logical_id} DB_SECRET_ARN", env.get("DB_SECRET_ARN") == db_secret, str(env.get("DB_SECRET_ARN")))
+        want = db_secret if logical_id == "MigrateFunction" or not created else API_SECRET
+        check(f"{mode}: {logical_id} DB_SECRET_ARN (the API's own role, not the owner, with a created database)",
+              env.get("DB_SECRET_ARN") == want, str(env.get("DB_SECRET_ARN")))
+        if logical_id == "MigrateFunction":
+            check(f"{mode}: MigrateFunction opens the API role with its secret",
+                  env.get("API_DB_SECRET_ARN") == (API_SECRET if created else ""), str(env.get("API_DB_SECRET_ARN")))
         if created:
             expected = {"DB_HOST": PROXY_ENDPOINT if proxied else CLUSTER_ENDPOINT, "DB_PORT": "5432", "DB_NAME": "cinema"}
         else:
@@ -251,7 +258,8 @@ def check_environment(mode, rendered):
               0 < int(pool.get("ConnectionBorrowTimeout", 120)) < API_TIMEOUT_S, str(pool.get("ConnectionBorrowTimeout")))
         proxy = rendered["Resources"]["DatabaseProxy"]["Properties"]
         check(f"{mode}: proxy requires TLS", proxy.get("RequireTLS") is True)
-        check(f"{mode}: proxy authenticates with the cluster's secret", proxy["Auth"][0]["SecretArn"] == CLUSTER_SECRET)
+        check(f"{mode}: proxy authenticates the master user and the API role with their secrets",
+              [a["SecretArn"] for a in proxy["Auth"]] == [CLUSTER_SECRET, API_SECRET], str(proxy["Auth"]))
         stack_uuid_head = cfn.PSEUDO["AWS::StackId"].rsplit("/", 1)[1].split("-")[0]
         check(f"{mode}: proxy name comes from the stack id, fits 60 characters",
               proxy.get("DBProxyName") == f"cinema-{stack_uuid_head}", str(proxy.get("DBProxyName")))
@@ -267,11 +275,11 @@ def check_environment(mode, rendered):
 def check_iam(mode, rendered):
     created = "DatabaseCluster" in rendered["Resources"]
     db_secret = CLUSTER_SECRET if created else cfn.MODES[mode]["DatabaseSecretArn"]
+    api_secret = API_SECRET if created else db_secret
+    reads = lambda *secrets: {("secretsmanager:GetSecretValue", json.dumps(r, sort_keys=True)) for r in secrets}  # noqa: E731
     expected = {
-        **{f: {("secretsmanager:GetSecretValue", json.dumps(r, sort_keys=True)) for r in ({"Ref": "AppSecret"}, db_secret)}
-           for f in API_FUNCTIONS},
-        "MigrateFunction": {("secretsmanager:GetSecretValue", json.dumps(r, sort_keys=True))
-                            for r in ({"Ref": "AdminSecret"}, db_secret)},
+        **{f: reads({"Ref": "AppSecret"}, api_secret) for f in API_FUNCTIONS},
+        "MigrateFunction": reads({"Ref": "AdminSecret"}, db_secret, *([API_SECRET] if created else [])),
         "FallbackFunction": {("lambda:InvokeFunction", json.dumps({"Fn::GetAtt": [f, "Arn"]}, sort_keys=True))
                              for f in FORWARDED},
         "DocsFunction": set(),
@@ -298,7 +306,8 @@ def check_iam(mode, rendered):
     if "DatabaseProxyRole" in rendered["Resources"]:
         role = rendered["Resources"]["DatabaseProxyRole"]["Properties"]
         resources = [s["Resource"] for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
-        check(f"{mode}: the proxy's role reads only the cluster's secret", resources == [CLUSTER_SECRET], str(resources))
+        check(f"{mode}: the proxy's role reads only the cluster's and the API role's secrets",
+              resources == [[CLUSTER_SECRET, API_SECRET]], str(resources))
 
 
 # ---------------------------------------------------------------- network, migration, operations

@@ -12,7 +12,11 @@ pub const RESUME_WAIT: u32 = 20;
 /// The API functions' timeout then: the wait, and the request's own work.
 pub const RESUME_TIMEOUT: u32 = 25;
 
+/// The database's owner: the migrate function's (created: the cluster's managed master secret).
 const DB_SECRET: &str = "!If [CreateDatabase, !GetAtt DatabaseCluster.MasterUserSecret.SecretArn, !Ref DatabaseSecretArn]";
+/// The API functions': with a created database, the role that reads and writes rows and can
+/// change no schema (`cinema_api`); a given database's own secret otherwise.
+const API_DB_SECRET: &str = "!If [CreateDatabase, !Ref ApiDatabaseSecret, !Ref DatabaseSecretArn]";
 
 /// The generated resources, as they stand between the template's markers.
 pub fn resources() -> String {
@@ -105,7 +109,15 @@ fn environment(f: &Function) -> Vec<(String, String)> {
         Kind::Fallback => set("ROUTES", &fallback_routes()),
     }
     if f.in_vpc() {
-        set("DB_SECRET_ARN", DB_SECRET);
+        if f.kind == Kind::Migrate {
+            set("DB_SECRET_ARN", DB_SECRET);
+            set(
+                "API_DB_SECRET_ARN",
+                "!If [CreateDatabase, !Ref ApiDatabaseSecret, \"\"]",
+            );
+        } else {
+            set("DB_SECRET_ARN", API_DB_SECRET);
+        }
         set(
             "DB_HOST",
             "!If [UseProxy, !GetAtt DatabaseProxy.Endpoint, !If [CreateDatabase, !GetAtt DatabaseCluster.Endpoint.Address, !Ref DatabaseHost]]",
@@ -167,11 +179,15 @@ fn policies(f: &Function) -> String {
     let (action, resources): (&str, Vec<String>) = match f.kind {
         Kind::Api => (
             "secretsmanager:GetSecretValue",
-            vec!["!Ref AppSecret".into(), DB_SECRET.into()],
+            vec!["!Ref AppSecret".into(), API_DB_SECRET.into()],
         ),
         Kind::Migrate => (
             "secretsmanager:GetSecretValue",
-            vec!["!Ref AdminSecret".into(), DB_SECRET.into()],
+            vec![
+                "!Ref AdminSecret".into(),
+                DB_SECRET.into(),
+                "!If [CreateDatabase, !Ref ApiDatabaseSecret, !Ref AWS::NoValue]".into(),
+            ],
         ),
         Kind::Fallback => (
             "lambda:InvokeFunction",

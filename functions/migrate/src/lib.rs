@@ -14,7 +14,7 @@
 pub mod custom_resource;
 
 use serde::Serialize;
-use shared::config::{AdminCredentials, Settings};
+use shared::config::{AdminCredentials, RoleCredentials, Settings};
 use shared::users::NewUser;
 use sqlx::PgPool;
 use sqlx::migrate::{Migrate as _, Migrator};
@@ -126,6 +126,38 @@ pub async fn run_with(
         first_admin,
     })
 }
+
+/// Gives the API functions' role (made by the migrations, without LOGIN) LOGIN with the password
+/// of the secret the stack created for it: the API functions connect as it, and can read and
+/// write rows but not change the schema. Run on every migration, so a new password in that
+/// secret takes effect with the next deploy or `make migrate-remote`.
+pub async fn open_api_role(pool: &PgPool, role: &RoleCredentials) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret as _;
+    anyhow::ensure!(
+        role.username == API_ROLE,
+        "the API role's secret names {:?}, not {API_ROLE}",
+        role.username
+    );
+    // A password cannot be a bound parameter of ALTER ROLE: it is quoted as a literal.
+    let password = role.password.expose_secret().replace('\'', "''");
+    anyhow::ensure!(
+        !password.contains('\0'),
+        "the API role's password holds a NUL"
+    );
+    sqlx::Executor::execute(
+        pool,
+        format!("alter role {API_ROLE} with login password '{password}'").as_str(),
+    )
+    .await?;
+    tracing::info!(
+        role = API_ROLE,
+        "the API role may log in with its secret's password"
+    );
+    Ok(())
+}
+
+/// The role the API functions connect as (migration 0010).
+pub const API_ROLE: &str = "cinema_api";
 
 async fn applied_versions(pool: &PgPool) -> anyhow::Result<Vec<i64>> {
     let mut conn = pool.acquire().await?;

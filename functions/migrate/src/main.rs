@@ -46,10 +46,14 @@ async fn invoked(event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Err
 async fn migrate_once() -> anyhow::Result<migrate::Report> {
     let config = MigrateConfig::from_env().await?;
     let pool = migrate::connect(config.database, &config.settings).await?;
-    migrate::run(
+    let report = migrate::run(
         &pool,
         config.first_admin.as_ref(),
         config.settings.bcrypt_cost,
     )
-    .await
+    .await?;
+    if let Some(role) = &config.api_role {
+        migrate::open_api_role(&pool, role).await?;
+    }
+    Ok(report)
 }

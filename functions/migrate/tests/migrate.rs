@@ -184,7 +184,7 @@ async fn the_box_office_migrations_move_existing_reservations_forward(pool: PgPo
     let report = run(&pool, None, 4)
         .await
         .expect("the box office migrations");
-    assert_eq!(report.applied, [7, 8, 9]);
+    assert_eq!(report.applied, [7, 8, 9, 10]);
 
     let rows: Vec<(i64, String, bool, bool, bool)> = sqlx::query_as(
         "select d.id, d.status::text, d.pay_by = s.starts_at - interval '30 minutes',
@@ -212,4 +212,71 @@ async fn the_box_office_migrations_move_existing_reservations_forward(pool: PgPo
     .await
     .expect("holds");
     assert_eq!(holds, [(1, true), (3, true)]);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn the_api_role_writes_rows_changes_no_schema_and_has_its_limits_on_every_session(
+    pool: PgPool,
+) {
+    use secrecy::SecretString;
+    // What the migrate function does with the secret the stack creates for the role.
+    let role = shared::config::RoleCredentials {
+        username: migrate::API_ROLE.into(),
+        password: SecretString::from("it's-a-Pass\\word"),
+    };
+    migrate::open_api_role(&pool, &role).await.expect("login");
+    let wrong = shared::config::RoleCredentials {
+        username: "postgres".into(),
+        password: SecretString::from("x"),
+    };
+    assert!(
+        migrate::open_api_role(&pool, &wrong).await.is_err(),
+        "only the API role"
+    );
+    // A connection as the role with no startup options at all, as through a proxy.
+    let options = (*pool.connect_options())
+        .clone()
+        .username(migrate::API_ROLE);
+    let api = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .expect("the API role logs in");
+    for (setting, value) in [
+        ("statement_timeout", "4s"),
+        ("lock_timeout", "2s"),
+        ("idle_session_timeout", "5min"),
+    ] {
+        let shown: String = sqlx::query_scalar(&format!("show {setting}"))
+            .fetch_one(&api)
+            .await
+            .expect("show");
+        assert_eq!(shown, value, "{setting}");
+    }
+    sqlx::query("insert into genres (title) values ('Noir')")
+        .execute(&api)
+        .await
+        .expect("rows are the API's to write");
+    let count: i64 = sqlx::query_scalar("select count(*) from genres")
+        .fetch_one(&api)
+        .await
+        .expect("and to read");
+    assert_eq!(count, 1);
+    sqlx::query("select new_pass_code(), fold_key('Noir')")
+        .execute(&api)
+        .await
+        .expect("and the schema's functions to run");
+    for ddl in [
+        "create table stolen (id int)",
+        "drop table users",
+        "alter table users add column note text",
+        "create index genres_stolen_idx on genres (title)",
+        "truncate reservations",
+    ] {
+        let refused = sqlx::query(ddl).execute(&api).await.expect_err(ddl);
+        let code = refused
+            .as_database_error()
+            .and_then(|error| error.code().map(|code| code.into_owned()));
+        assert_eq!(code.as_deref(), Some("42501"), "{ddl}: {refused}");
+    }
 }
