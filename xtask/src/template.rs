@@ -132,8 +132,8 @@ fn environment(f: &Function) -> Vec<(String, String)> {
             set("DB_STATEMENT_TIMEOUT_MS", "\"240000\"");
             set("DB_LOCK_TIMEOUT_MS", "\"30000\"");
         } else {
-            // Behind the created proxy its InitQuery sets these limits on its own connections (a
-            // SET from the client would pin it to one); elsewhere each new connection sets them.
+            // A created database gives the API role these limits itself (role settings, through
+            // any proxy); a given one gets them from each new connection (one SET).
             set("DB_STATEMENT_TIMEOUT_MS", "!If [UseProxy, \"\", \"4000\"]");
             set("DB_LOCK_TIMEOUT_MS", "!If [UseProxy, \"\", \"2000\"]");
         }
