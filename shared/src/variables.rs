@@ -66,7 +66,7 @@ pub const VARIABLES: &[Variables] = &[
     Variables {
         names: &["DB_STATEMENT_TIMEOUT_MS", "DB_LOCK_TIMEOUT_MS"],
         used_by: "API functions, migrate",
-        meaning: "the server cancels a statement or a lock wait past this budget and the request gets a 503 with `Retry-After`, nothing committed. API functions set them on each new connection with one statement, never as startup options, which RDS Proxy refuses (left unset behind the created RDS Proxy, whose init query sets the same limits on its connections without pinning them); the migrate function sets its own in its session",
+        meaning: "the server cancels a statement or a lock wait past this budget and the request gets a 503 with `Retry-After`, nothing committed. API functions set them on each new connection with one statement, never as startup options, which RDS Proxy refuses; with a created database they are left unset, since the API role has the same limits as its own settings (`cinema_api`, migration 0010); the migrate function sets its own in its session",
         defaults: Default::Text("none"),
     },
     Variables {

@@ -215,10 +215,10 @@ def check_environment(mode, rendered):
             check(f"{mode}: {logical_id} {key}", env.get(key) == value, f"{env.get(key)} != {value}")
         check(f"{mode}: {logical_id} DB_SSL_MODE verify-full", env.get("DB_SSL_MODE") == "verify-full", str(env.get("DB_SSL_MODE")))
         timeout_ms = int(cfn.function(rendered, logical_id)["Properties"]["Timeout"]) * 1000
-        if proxied and logical_id != "MigrateFunction":
-            # Through the proxy the functions set no limits (that would pin them): its InitQuery
-            # (checked below) sets them.
-            check(f"{mode}: {logical_id} sets no time limits through the proxy",
+        if created and logical_id != "MigrateFunction":
+            # A created database gives the API role its limits (role settings, migrations/0010);
+            # the functions set none (through the proxy that would pin them).
+            check(f"{mode}: {logical_id} sets no time limits of its own (the role has them)",
                   (env.get("DB_STATEMENT_TIMEOUT_MS"), env.get("DB_LOCK_TIMEOUT_MS")) == ("", ""),
                   f"{(env.get('DB_STATEMENT_TIMEOUT_MS'), env.get('DB_LOCK_TIMEOUT_MS'))}")
         else:

@@ -134,8 +134,11 @@ fn environment(f: &Function) -> Vec<(String, String)> {
         } else {
             // A created database gives the API role these limits itself (role settings, through
             // any proxy); a given one gets them from each new connection (one SET).
-            set("DB_STATEMENT_TIMEOUT_MS", "!If [UseProxy, \"\", \"4000\"]");
-            set("DB_LOCK_TIMEOUT_MS", "!If [UseProxy, \"\", \"2000\"]");
+            set(
+                "DB_STATEMENT_TIMEOUT_MS",
+                "!If [CreateDatabase, \"\", \"4000\"]",
+            );
+            set("DB_LOCK_TIMEOUT_MS", "!If [CreateDatabase, \"\", \"2000\"]");
         }
         set("DB_POOL_MAX_CONNECTIONS", "\"2\"");
         // A paused database resumes in about 15 s: the first request waits for it (within the
