@@ -90,11 +90,25 @@ impl Booking {
     }
 }
 
+/// What the booking statement answers: the new reservation, or which rules the request broke.
+struct Outcome {
+    reservation_id: Option<i64>,
+    unknown: Vec<i64>,
+    screenings: i64,
+    customer_role: Option<Role>,
+    started: bool,
+    cancelled: bool,
+    pay_by_passed: bool,
+    taken: Vec<Option<i64>>,
+    hold_limit_exceeded: Option<String>,
+}
+
 /// Runs the booking statement; returns the new reservation's id or the rule it broke.
 /// When a race is lost, the seats taken are read again: on `db`, or, if the failed statement
 /// has aborted the transaction `db` is in, on another connection of the pool.
 async fn book(db: &mut PgConnection, state: &AppState, booking: &Booking) -> Result<i64> {
-    let outcome = sqlx::query_file!(
+    let outcome = sqlx::query_file_as!(
+        Outcome,
         "sql/book.sql",
         booking.customer,
         booking.booked_by.id,
@@ -139,52 +153,52 @@ async fn book(db: &mut PgConnection, state: &AppState, booking: &Booking) -> Res
         }
         Err(e) => return Err(e.into()),
     };
-    if let Some(id) = outcome.reservation_id {
-        return Ok(id);
+    match outcome.reservation_id {
+        Some(id) => Ok(id),
+        None => Err(refusal(outcome, booking, state)),
     }
+}
+
+/// Why the booking statement booked nothing: the first rule, in the order a customer can act on
+/// them, that the request broke.
+fn refusal(outcome: Outcome, booking: &Booking, state: &AppState) -> Error {
     let Some(customer_role) = outcome.customer_role else {
-        return Err(Error::invalid("user_id", "no such user"));
+        return Error::invalid("user_id", "no such user");
     };
     if !outcome.unknown.is_empty() {
-        return Err(Error::invalid(
+        return Error::invalid(
             "ticket_ids",
             format!("these tickets do not exist: {:?}", outcome.unknown),
-        ));
+        );
     }
     if outcome.screenings > 1 {
-        return Err(Error::invalid(
-            "ticket_ids",
-            "all tickets must be for one screening",
-        ));
+        return Error::invalid("ticket_ids", "all tickets must be for one screening");
     }
     if customer_role != Role::User {
-        return Err(Error::conflict(
+        return Error::conflict(
             ErrorCode::CustomerNotAUser,
             "bookings are made for customers, not for staff",
-        ));
+        );
     }
     if outcome.started {
-        return Err(Error::conflict(
+        return Error::conflict(
             ErrorCode::ScreeningStarted,
             "the screening has already started",
-        ));
+        );
     }
     if outcome.cancelled {
-        return Err(Error::conflict(
-            ErrorCode::ScreeningCancelled,
-            "the screening is cancelled",
-        ));
+        return Error::conflict(ErrorCode::ScreeningCancelled, "the screening is cancelled");
     }
     if outcome.pay_by_passed && booking.payment.is_none() {
-        return Err(Error::conflict(
+        return Error::conflict(
             ErrorCode::PayByPassed,
             "seats for this screening are no longer held unpaid; buy them at the till",
-        ));
+        );
     }
     if let Some(scope) = outcome.hold_limit_exceeded {
-        return Err(hold_limit_reached(&scope, &state.hold_limits));
+        return hold_limit_reached(&scope, &state.hold_limits);
     }
-    Err(seats_taken(outcome.taken.into_iter().flatten().collect()))
+    seats_taken(outcome.taken.into_iter().flatten().collect())
 }
 
 /// 409 `hold_limit_reached`, naming the limit (`scope`: `screening` or `total`).

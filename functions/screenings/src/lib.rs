@@ -3,6 +3,7 @@
 //! Its routes are declared once, in `routes()`; who may call each is said in its handler's
 //! documentation and in the OpenAPI document.
 
+mod changes;
 mod halls;
 mod screenings;
 mod tickets;
@@ -31,12 +32,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(halls::list, halls::create))
         .routes(routes!(halls::get, halls::update, halls::delete))
         .routes(routes!(screenings::list, screenings::create))
-        .routes(routes!(
-            screenings::get,
-            screenings::update,
-            screenings::delete
-        ))
-        .routes(routes!(screenings::cancel))
+        .routes(routes!(screenings::get, changes::update, changes::delete))
+        .routes(routes!(changes::cancel))
         .routes(routes!(tickets::seat_map))
         .routes(routes!(tickets::list))
         .routes(routes!(tickets::get, tickets::update, tickets::delete))
