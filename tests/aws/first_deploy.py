@@ -58,6 +58,21 @@ def run(timeout=600):
     return process.wait(), output, prompts
 
 
+def migrate_remote_waits_once():
+    """`make migrate-remote` invokes once and waits as long as the function may run: no retry,
+    a read timeout past the migrate function's own timeout (failures, or an empty list)."""
+    from scripts import migrate_remote
+
+    config = migrate_remote.lambda_client("us-east-1").meta.config
+    failures = []
+    if config.retries.get("total_max_attempts") != 1:
+        failures.append(f"make migrate-remote may retry: {config.retries}")
+    if not config.read_timeout > migrate_remote.TIMEOUT:
+        failures.append(f"make migrate-remote stops waiting after {config.read_timeout} s, before the function's "
+                        f"{migrate_remote.TIMEOUT} s")
+    return failures
+
+
 def main():
     code, output, prompts = run()
     tail = output[-3000:].decode(errors="replace")
@@ -71,12 +86,14 @@ def main():
         failures.append("make deploy never got as far as asking AWS (no credentials error)")
     if prompts:
         failures.append(f"make deploy asked {prompts} question(s); a first deploy needs no answers")
+    failures += migrate_remote_waits_once()
     for failure in failures:
         print("FAIL", failure)
     if failures:
         print(tail)
     else:
         print("ok   first deploy: make deploy asked nothing and went as far as AWS's credentials check")
+        print("ok   make migrate-remote invokes once and waits longer than the migrate function may run")
     print(f"first deploy: {0 if failures else 1} passed, {len(failures)} failed")
     sys.exit(1 if failures else 0)
 
