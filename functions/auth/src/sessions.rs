@@ -12,7 +12,7 @@ use shared::users::username_problem;
 use shared::{AppState, ClientAddress, Error, ErrorCode, Json, JsonOrForm, Result, Role};
 use utoipa::ToSchema;
 
-use crate::throttle::{SignInKeys, SignInLimits, check};
+use crate::throttle::{SignInKeys, SignInLimits};
 
 /// A username and password (Swagger UI's Authorize also sends `grant_type`, which is ignored).
 #[derive(Deserialize, ToSchema)]
@@ -117,20 +117,7 @@ pub(crate) async fn login(
     let username = username_problem(&body.username)
         .is_none()
         .then_some(body.username.as_str());
-    let attempt = sqlx::query!(
-        r#"select wait as "wait!", user_id, password_hash, role as "role: Role", trusted as "trusted!"
-           from sign_in_begin(null, $1, $2, $3, $4, $5, $6, make_interval(secs => $7))"#,
-        username,
-        keys.account,
-        keys.address,
-        keys.device,
-        limits.per_account,
-        limits.per_address,
-        limits.window,
-    )
-    .fetch_one(&state.db)
-    .await?;
-    check(attempt.wait)?;
+    let attempt = crate::throttle::begin(&state.db, None, username, &keys, &limits).await?;
     let matches =
         verify_password(body.password, attempt.password_hash, state.auth.bcrypt_cost).await?;
     let signed_in = attempt.user_id.zip(attempt.role).filter(|_| matches);
@@ -162,7 +149,7 @@ pub(crate) async fn login(
          select 1 as done from ended",
         signed_in.is_none(),
         attempt.trusted,
-        keys.account,
+        attempt.account_key,
         keys.address,
         keys.device,
         limits.per_account,

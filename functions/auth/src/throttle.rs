@@ -5,7 +5,8 @@
 use axum::http::{HeaderMap, HeaderName};
 use secrecy::SecretString;
 use shared::auth::{refresh_token_hash, sha256};
-use shared::{ClientAddress, Limits};
+use shared::{ClientAddress, Limits, Role};
+use sqlx::PgPool;
 
 /// What a sign-in attempt is counted against: with a valid device token for the account, that
 /// token alone; otherwise the account (by username, whether or not it exists, so the limiter
@@ -90,4 +91,55 @@ pub(crate) fn check(wait: i32) -> shared::Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// A sign-in (or current-password check) under way: counted, as pending, before the password is
+/// checked; `sign_in_end` settles it.
+#[derive(Debug)]
+pub(crate) struct Attempt {
+    pub(crate) user_id: Option<i64>,
+    pub(crate) password_hash: Option<String>,
+    pub(crate) role: Option<Role>,
+    /// A valid device token for the account was presented.
+    pub(crate) trusted: bool,
+    /// What the account is counted under (the SHA-256 of its lower-cased username).
+    pub(crate) account_key: Option<Vec<u8>>,
+}
+
+/// Begins an attempt, in one statement that counts it (or refuses it: 429) and reads the account:
+/// the one named `username` (a sign-in; `None` for a name that cannot exist, still counted), or
+/// the caller's own, `user_id` (a current-password check; a deleted or deactivated caller is a
+/// 401).
+pub(crate) async fn begin(
+    db: &PgPool,
+    user_id: Option<i64>,
+    username: Option<&str>,
+    keys: &SignInKeys,
+    limits: &SignInLimits,
+) -> shared::Result<Attempt> {
+    let row = sqlx::query!(
+        r#"select b.wait as "wait!", b.user_id, b.password_hash, b.role as "role: Role",
+                  b.trusted as "trusted!",
+                  coalesce($3::bytea, sha256(convert_to(lower(b.username), 'UTF8'))) as account_key
+           from sign_in_begin($1, $2, $3, $4, $5, $6, $7, make_interval(secs => $8)) b
+           where $1::bigint is null or caller_role($1) is not null"#,
+        user_id,
+        username,
+        keys.account,
+        keys.address,
+        keys.device,
+        limits.per_account,
+        limits.per_address,
+        limits.window,
+    )
+    .fetch_one(db)
+    .await?;
+    check(row.wait)?;
+    Ok(Attempt {
+        user_id: row.user_id,
+        password_hash: row.password_hash,
+        role: row.role,
+        trusted: row.trusted,
+        account_key: row.account_key,
+    })
 }

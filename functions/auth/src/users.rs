@@ -371,21 +371,7 @@ pub(crate) async fn change_password(
     let keys = crate::throttle::SignInKeys::new(None, &address, &headers)?;
     // Counted as a sign-in of the caller's account is (with this device's token, if valid),
     // so that guessing through this route and through sign-in share one limit.
-    let attempt = sqlx::query!(
-        r#"select b.wait as "wait!", b.password_hash, b.trusted as "trusted!",
-                  sha256(convert_to(lower(b.username), 'UTF8')) as account_key
-           from sign_in_begin($1, null, null, $2, $3, $4, $5, make_interval(secs => $6)) b
-           where caller_role($1) is not null"#,
-        caller.id,
-        keys.address,
-        keys.device,
-        limits.per_account,
-        limits.per_address,
-        limits.window,
-    )
-    .fetch_one(&state.db)
-    .await?;
-    check(attempt.wait)?;
+    let attempt = crate::throttle::begin(&state.db, Some(caller.id), None, &keys, &limits).await?;
     let matches =
         shared::auth::verify_password(new.current, attempt.password_hash, state.auth.bcrypt_cost)
             .await?;
