@@ -415,7 +415,8 @@ class Mode:
                 self.owner = self.db_secret.get("username", "postgres")
                 if self.owner != "postgres":
                     psql(f"do $$ begin if not exists (select from pg_roles where rolname = '{self.owner}') "
-                         f"then create role \"{self.owner}\" login createrole; end if; end $$")
+                         f"then create role \"{self.owner}\" login; end if; end $$")
+                    psql(f'alter role "{self.owner}" createrole')
                     psql(f'alter database "{self.db}" owner to "{self.owner}"')
                 markers["GetAtt:DatabaseCluster.MasterUserSecret.SecretArn"] = arn
                 markers["GetAtt:DatabaseCluster.Endpoint.Address"] = "127.0.0.1"

@@ -23,7 +23,7 @@ import time
 from tests.support import cfn, postgres
 from tests.aws import functions as host
 from tests.support import runtime_api
-from functions import check  # noqa: E402
+from tests.aws.functions import check
 from tests.support import secrets_emulator
 
 PORT = int(os.environ.get("ROTATION_PG_PORT", "5491"))
@@ -68,9 +68,13 @@ def main():
         rendered = cfn.render("create")
         routes = cfn.routes(rendered)
         props = cfn.function(rendered, "AuthFunction")["Properties"]
+        # The secret the API functions log in with (a created database: the API role's), rotated
+        # below under the warm instance.
         markers = {
             "Ref:AppSecret": app_secret,
+            "Ref:ApiDatabaseSecret": db_secret,
             "GetAtt:DatabaseCluster.MasterUserSecret.SecretArn": db_secret,
+            "GetAtt:DatabaseCluster.Endpoint.Address": "127.0.0.1",
             "GetAtt:DatabaseProxy.Endpoint": "127.0.0.1",
         }
         env = {}
