@@ -25,13 +25,14 @@ REACHED_AWS = [b"Unable to locate credentials", b"NoCredentialsError", b"Invalid
 
 def run(timeout=600):
     """`make deploy` in a pseudo-terminal; Enter at every prompt. (exit code, output, prompts)."""
-    home = tempfile.mkdtemp(prefix="cinema-newcomer-")
+    # No AWS configuration at all: no variables, and configuration and credential files that do
+    # not exist. HOME stays: the build's linker wrappers live under it, and another HOME would
+    # rebuild every package.
+    nowhere = tempfile.mkdtemp(prefix="cinema-newcomer-")
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    # A home of its own (no ~/.aws), with the Rust toolchain the machine has.
-    real_home = os.path.expanduser("~")
-    env.setdefault("RUSTUP_HOME", os.path.join(real_home, ".rustup"))
-    env.setdefault("CARGO_HOME", os.path.join(real_home, ".cargo"))
-    env.update(HOME=home, SAM_CLI_TELEMETRY="0", TERM="xterm")
+    env.update(AWS_CONFIG_FILE=os.path.join(nowhere, "config"),
+               AWS_SHARED_CREDENTIALS_FILE=os.path.join(nowhere, "credentials"),
+               SAM_CLI_TELEMETRY="0", TERM="xterm")
     controller, terminal = pty.openpty()
     process = subprocess.Popen(["make", "--no-print-directory", "deploy"], cwd=ROOT, env=env,
                                stdin=terminal, stdout=terminal, stderr=terminal, start_new_session=True)
