@@ -249,14 +249,17 @@ bench-tools: tools
 # ---------------------------------------------------------------- build and deploy
 
 STACK ?= cinema
-# The region of your AWS configuration (environment or profile), else us-east-1.
-REGION ?= $(shell [ -x $(VENV)/bin/python ] && $(VENV)/bin/python -c 'import boto3; print(boto3.session.Session().region_name or "us-east-1")' 2>/dev/null || echo us-east-1)
+# The region: REGION if given, else your AWS configuration's (environment or profile), else
+# us-east-1. Resolved when a recipe runs, once the tools (boto3, with SAM) are installed.
+REGION ?=
+AWS_REGION_OF := $(VENV)/bin/python -c 'import boto3; print(boto3.session.Session().region_name or "us-east-1")'
+
 # Template parameters to override, as Key=Value words (make deploy PARAMETERS="AlarmEmail=ops@example.com").
 PARAMETERS ?=
 
 .PHONY: migrate-remote
 migrate-remote: tools ## Run the deployed migrate function once (stack $STACK), never retried, and print its report
-	$(VENV)/bin/python -m scripts.migrate_remote $(STACK) $(REGION)
+	$(VENV)/bin/python -m scripts.migrate_remote $(STACK) $(or $(REGION),$$($(AWS_REGION_OF)))
 
 .PHONY: build
 build: lambda-tools ## Build every function for Lambda (release, arm64) into target/lambda/<function>/
@@ -276,5 +279,5 @@ layout: tools
 # parameters' defaults.
 .PHONY: deploy
 deploy: package ## Build once, then sam deploy with samconfig.toml (stack $STACK in $REGION; PARAMETERS="Key=Value ...")
-	SAM_CLI_TELEMETRY=0 sam deploy --stack-name $(STACK) --region $(REGION) --no-confirm-changeset \
+	SAM_CLI_TELEMETRY=0 sam deploy --stack-name $(STACK) --region $(or $(REGION),$$($(AWS_REGION_OF))) --no-confirm-changeset \
 	  $(if $(strip $(PARAMETERS)),--parameter-overrides $(PARAMETERS))

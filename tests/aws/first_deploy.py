@@ -53,10 +53,12 @@ def run(timeout=600):
                 os.write(controller, b"\n")
         elif process.poll() is not None:
             break
-    if process.poll() is None:
+    # The terminal may close a little before the process has exited.
+    try:
+        return process.wait(timeout=max(1.0, deadline - time.monotonic())), output, prompts
+    except subprocess.TimeoutExpired:
         process.kill()
         return None, output, prompts
-    return process.wait(), output, prompts
 
 
 def migrate_remote_waits_once():
