@@ -168,6 +168,7 @@ async fn book(State(bare): State<Bare>, Json(booking): Json<Booking>) -> Answer 
         .bind(30_i32)
         .bind(20_i32)
         .bind(10_i32)
+        .bind(None::<i32>)
         .fetch_one(&bare.db)
         .await
         .map_err(failed)?;

@@ -86,6 +86,97 @@ pub struct Settings {
     /// `DEVICE_TOKEN_TTL_SECONDS` (default 365 days): how long a device token keeps a device
     /// trusted for sign-in.
     pub device_token_ttl: Duration,
+    /// Selling online.
+    pub payments: PaymentSettings,
+}
+
+/// Selling online: where the provider is and the rules of checkout and refunds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentSettings {
+    /// `CURRENCY` (default `eur`): ISO 4217, lowercase.
+    pub currency: String,
+    /// `CHECKOUT_HOLD_MINUTES` (default 10): a hold in checkout lapses this long after it is
+    /// made, or at its usual `pay_by` if that is earlier.
+    pub checkout_minutes: i32,
+    /// `REFUND_CUTOFF_MINUTES` (default 120): customers cancel online purchases, refunded,
+    /// until this long before the start; staff until the start.
+    pub refund_cutoff_minutes: i32,
+    /// `STRIPE_API_BASE` (default the provider's API).
+    pub api_base: String,
+    /// `PAYMENTS_FUNCTION`: the function outside the VPC that calls the provider (unset: call it
+    /// directly; empty: this deployment sells nothing online).
+    pub function: Option<String>,
+}
+
+impl PaymentSettings {
+    /// Reads them; a currency that is not three lowercase letters is an error.
+    pub fn from_env(env: &impl Env) -> Result<Self, ConfigError> {
+        let currency = env
+            .var("CURRENCY")
+            .unwrap_or_else(|| crate::variables::default_of("CURRENCY").to_owned());
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_lowercase()) {
+            return Err(ConfigError::Invalid {
+                name: "CURRENCY",
+                reason: "must be an ISO 4217 code in lowercase (eur)".into(),
+            });
+        }
+        let api_base = env
+            .var("STRIPE_API_BASE")
+            .unwrap_or_else(|| crate::variables::default_of("STRIPE_API_BASE").to_owned());
+        if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                name: "STRIPE_API_BASE",
+                reason: "must be an http(s) URL".into(),
+            });
+        }
+        Ok(Self {
+            currency,
+            checkout_minutes: number(env, "CHECKOUT_HOLD_MINUTES")?,
+            refund_cutoff_minutes: number(env, "REFUND_CUTOFF_MINUTES")?,
+            api_base: api_base.trim_end_matches('/').to_owned(),
+            function: env.var("PAYMENTS_FUNCTION"),
+        })
+    }
+}
+
+/// The payment provider's keys (secrets, redacted in debug output): none configured, no online
+/// sales.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentKeys {
+    /// The account's secret key (`sk_...`).
+    pub secret_key: Option<SecretString>,
+    /// The webhook endpoint's signing secret (`whsec_...`).
+    pub webhook_secret: Option<SecretString>,
+}
+
+impl PaymentKeys {
+    /// The keys where the function finds them: the application secret (`APP_SECRET_ARN`) when
+    /// deployed, the environment in local mode.
+    pub async fn load(env: &impl Env) -> Result<Self, ConfigError> {
+        match env.var("APP_SECRET_ARN") {
+            Some(arn) => {
+                let app = SecretsManager::new().await.get::<AppSecret>(&arn).await?;
+                Ok(Self {
+                    secret_key: app.stripe_secret_key,
+                    webhook_secret: app.stripe_webhook_secret,
+                })
+            }
+            None => Ok(Self::from_env(env)),
+        }
+    }
+
+    /// Local mode: `STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`.
+    pub fn from_env(env: &impl Env) -> Self {
+        let secret = |name| {
+            env.var(name)
+                .filter(|v| !v.is_empty())
+                .map(SecretString::from)
+        };
+        Self {
+            secret_key: secret("STRIPE_SECRET_KEY"),
+            webhook_secret: secret("STRIPE_WEBHOOK_SECRET"),
+        }
+    }
 }
 
 /// How many seats one customer may hold unpaid at once: a seat hoarder cannot keep a screening
@@ -197,6 +288,7 @@ impl Settings {
                 per_screening: number(env, "HOLD_LIMIT_PER_SCREENING")?,
             },
             device_token_ttl: Duration::from_secs(number(env, "DEVICE_TOKEN_TTL_SECONDS")?),
+            payments: PaymentSettings::from_env(env)?,
         })
     }
 }
@@ -233,6 +325,8 @@ pub struct ApiConfig {
     pub database_secret: Option<DatabaseSecret>,
     /// The key access tokens are signed with.
     pub jwt_secret: SecretString,
+    /// The payment provider's keys.
+    pub payment_keys: PaymentKeys,
     /// Tunables.
     pub settings: Settings,
 }
@@ -257,6 +351,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("database", &DatabaseTarget(&self.database))
             .field("database_secret", &self.database_secret)
             .field("jwt_secret", &self.jwt_secret)
+            .field("payment_keys", &self.payment_keys)
             .field("settings", &self.settings)
             .finish()
     }
@@ -317,6 +412,10 @@ fn default_admin_name() -> String {
 #[derive(Deserialize)]
 struct AppSecret {
     jwt_secret: SecretString,
+    #[serde(default)]
+    stripe_secret_key: Option<SecretString>,
+    #[serde(default)]
+    stripe_webhook_secret: Option<SecretString>,
 }
 
 /// The RDS secret format. RDS writes `username, password, host, port, dbname`; Aurora's
@@ -501,6 +600,10 @@ impl ApiConfig {
                         secrets,
                     }),
                     jwt_secret: app.jwt_secret,
+                    payment_keys: PaymentKeys {
+                        secret_key: app.stripe_secret_key,
+                        webhook_secret: app.stripe_webhook_secret,
+                    },
                     settings,
                 })
             }
@@ -520,6 +623,7 @@ impl ApiConfig {
                     database: database_from_url(env)?,
                     database_secret: None,
                     jwt_secret,
+                    payment_keys: PaymentKeys::from_env(env),
                     settings,
                 })
             }

@@ -40,6 +40,8 @@ pub enum ErrorCode {
     MalformedBody,
     /// 400: a header is malformed or repeated (`Idempotency-Key` twice).
     InvalidHeader,
+    /// 400: a webhook's signature is missing, wrong or too old.
+    InvalidSignature,
     /// 401: no bearer token was sent.
     NotAuthenticated,
     /// 401: the token is forged, malformed or its claims are not acceptable.
@@ -108,6 +110,8 @@ pub enum ErrorCode {
     Void,
     /// 409: the pass is scanned outside its screening's check-in window.
     OutsideCheckInWindow,
+    /// 409: too close to the screening for a customer to cancel an online purchase.
+    RefundWindowClosed,
     /// 413: the body is too large.
     PayloadTooLarge,
     /// 415: the body's content type is not accepted here.
@@ -120,6 +124,8 @@ pub enum ErrorCode {
     TooManyAttempts,
     /// 503: the database is unavailable or the request ran past its time; see `Retry-After`.
     ServiceUnavailable,
+    /// 503: online payments are not configured, or the provider cannot be reached now.
+    PaymentsUnavailable,
     /// 500: a bug; the cause is logged, never sent.
     InternalError,
 }
@@ -177,6 +183,12 @@ pub enum Error {
         detail: String,
         extra: Option<Value>,
     },
+    /// 400: a webhook whose signature does not verify.
+    #[error("the webhook signature does not verify: {0}")]
+    InvalidSignature(crate::stripe::SignatureError),
+    /// 503: online payments are not configured (or the provider cannot be reached).
+    #[error("{0}")]
+    PaymentsUnavailable(&'static str),
     /// 503: the database cannot be reached right now; the next request tries again.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] sqlx::Error),
@@ -231,7 +243,9 @@ impl Error {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) | Self::BadHeader(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::BadHeader(_) | Self::InvalidSignature(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -241,7 +255,7 @@ impl Error {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::PaymentsUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -251,6 +265,8 @@ impl Error {
         match self {
             Self::BadRequest(_) => ErrorCode::MalformedBody,
             Self::BadHeader(_) => ErrorCode::InvalidHeader,
+            Self::InvalidSignature(_) => ErrorCode::InvalidSignature,
+            Self::PaymentsUnavailable(_) => ErrorCode::PaymentsUnavailable,
             Self::Unauthorized { code, .. } => *code,
             Self::Forbidden => ErrorCode::Forbidden,
             Self::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
@@ -305,6 +321,11 @@ impl IntoResponse for Error {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            Self::PaymentsUnavailable(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             Self::Unavailable(cause) => {
                 response

@@ -17,7 +17,12 @@ pub async fn run_api(router: fn(AppState) -> Router) -> Result<(), lambda_http::
     init_tracing();
     let config = ApiConfig::from_env().await?;
     let secret = config.database_secret.clone();
-    let state = AppState::new(config);
+    let payments = crate::stripe::Payments::load(
+        config.settings.payments.clone(),
+        config.payment_keys.clone(),
+    )
+    .await?;
+    let state = AppState::new(config).with_payments(payments);
     let pool = state.db.clone();
     let app = crate::db::reread_secret_on_rejected_password(router(state), pool, secret);
     lambda_http::run(app).await

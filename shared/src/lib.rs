@@ -10,11 +10,13 @@ pub mod error;
 pub mod extract;
 pub mod films;
 pub mod http;
+pub mod invoke;
 pub mod lambda;
 pub mod money;
 pub mod openapi;
 pub mod pagination;
 pub mod rules;
+pub mod stripe;
 #[cfg(feature = "test-util")]
 pub mod testing;
 pub mod users;
@@ -27,7 +29,7 @@ use axum::extract::FromRef;
 use sqlx::PgPool;
 
 pub use auth::{Admin, AuthKeys, AuthUser, MaybeAuthUser, Role, Staff};
-pub use config::{ApiConfig, HoldLimits, Limits, Settings};
+pub use config::{ApiConfig, HoldLimits, Limits, PaymentKeys, PaymentSettings, Settings};
 pub use db::MIGRATOR;
 pub use error::{Error, ErrorCode, FieldError, Result, ResultExt};
 pub use extract::{ClientAddress, Json, JsonOrForm, Path, Query};
@@ -46,6 +48,8 @@ pub struct AppState {
     pub pay_by_minutes: i32,
     /// How many seats a customer may hold unpaid.
     pub hold_limits: HoldLimits,
+    /// Selling online (unavailable until keys are configured).
+    pub payments: Arc<stripe::Payments>,
 }
 
 impl AppState {
@@ -70,7 +74,14 @@ impl AppState {
             limits: settings.limits,
             pay_by_minutes: settings.pay_by_minutes,
             hold_limits: settings.hold_limits,
+            payments: Arc::new(stripe::Payments::unavailable(settings.payments.clone())),
         }
+    }
+
+    /// The same state selling online through `payments`.
+    pub fn with_payments(mut self, payments: stripe::Payments) -> Self {
+        self.payments = Arc::new(payments);
+        self
     }
 }
 

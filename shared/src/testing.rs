@@ -53,6 +53,7 @@ pub fn settings() -> Settings {
         pay_by_minutes: 30,
         hold_limits: crate::config::HoldLimits::default(),
         device_token_ttl: std::time::Duration::from_secs(86_400),
+        payments: Settings::defaults().payments,
     }
 }
 
@@ -69,6 +70,14 @@ impl TestApp {
         settings: &Settings,
     ) -> Self {
         let state = AppState::with_pool(pool, &SecretString::from(JWT_SECRET), settings);
+        Self {
+            router: router(state.clone()),
+            state,
+        }
+    }
+
+    /// The Router `router` builds over `state` (selling online, say).
+    pub fn with_state(state: AppState, router: fn(AppState) -> Router) -> Self {
         Self {
             router: router(state.clone()),
             state,
@@ -492,5 +501,162 @@ pub async fn read_http_request(socket: &mut tokio::net::TcpStream) -> Option<(St
         if body.len() >= length {
             return Some((head.to_owned(), body.to_owned()));
         }
+    }
+}
+
+/// The local Stripe stand-in (`localstripe`, which `make test` and `make dev` start), as the
+/// tests drive it: the customer's card payment, the provider's view of an object, and webhook
+/// events signed as the provider signs them.
+pub mod stripe {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt as _, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    use secrecy::SecretString;
+    use serde_json::Value;
+
+    use crate::stripe::Payments;
+
+    /// Any `sk_` key authenticates at the stand-in.
+    pub const SECRET_KEY: &str = "sk_test_cinema";
+    /// The webhook endpoint's signing secret the tests use.
+    pub const WEBHOOK_SECRET: &str = "whsec_cinema_test";
+
+    /// Where the stand-in listens: `STRIPE_API_BASE`, or its port on this machine.
+    pub fn base() -> String {
+        std::env::var("STRIPE_API_BASE").unwrap_or_else(|_| "http://127.0.0.1:8420".into())
+    }
+
+    /// Online sales against the stand-in, with the tests' keys.
+    pub fn payments(settings: &crate::Settings) -> Payments {
+        let mut settings = settings.payments.clone();
+        settings.api_base = base();
+        Payments::new(
+            settings,
+            crate::PaymentKeys {
+                secret_key: Some(SecretString::from(SECRET_KEY)),
+                webhook_secret: Some(SecretString::from(WEBHOOK_SECRET)),
+            },
+            None,
+        )
+        .expect("payments")
+    }
+
+    /// A form-encoded call to the stand-in's API; its JSON answer and status.
+    pub async fn request(method: &str, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let body = serde_urlencoded::to_string(form).expect("form");
+        let request = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", base()))
+            .header("authorization", format!("Bearer {SECRET_KEY}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Full::new(Bytes::from(body)))
+            .expect("request");
+        let response = client.request(request).await.unwrap_or_else(|e| {
+            panic!(
+                "the Stripe stand-in is not running at {} ({e}): make test and make check start it",
+                base()
+            )
+        });
+        let status = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// The customer pays PaymentIntent `id` with a test card, as the card element does: a
+    /// card payment method, attached, then confirmed. Answers the PaymentIntent.
+    pub async fn pay(id: &str) -> Value {
+        let (status, method) = request(
+            "POST",
+            "/v1/payment_methods",
+            &[
+                ("type", "card"),
+                ("card[number]", "4242424242424242"),
+                ("card[exp_month]", "12"),
+                ("card[exp_year]", "2034"),
+                ("card[cvc]", "123"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "payment method: {method}");
+        let method_id = method["id"].as_str().expect("payment method id");
+        let path = format!("/v1/payment_intents/{id}");
+        let (status, body) = request("POST", &path, &[("payment_method", method_id)]).await;
+        assert_eq!(status, 200, "attach: {body}");
+        let (status, intent) = request("POST", &format!("{path}/confirm"), &[]).await;
+        assert_eq!(status, 200, "confirm: {intent}");
+        assert_eq!(intent["status"], "succeeded", "{intent}");
+        intent
+    }
+
+    /// The stand-in's PaymentIntent `id`.
+    pub async fn intent(id: &str) -> Value {
+        let (status, intent) = request("GET", &format!("/v1/payment_intents/{id}"), &[]).await;
+        assert_eq!(status, 200, "{intent}");
+        intent
+    }
+
+    /// The refunds the stand-in has made of PaymentIntent `id`.
+    pub async fn refunds_of(id: &str) -> Vec<Value> {
+        let (status, list) = request("GET", "/v1/refunds?limit=100", &[]).await;
+        assert_eq!(status, 200, "{list}");
+        list["data"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter(|refund| refund["payment_intent"] == id)
+            .cloned()
+            .collect()
+    }
+
+    /// A `payment_intent.succeeded` event for `intent`, with a fresh event id.
+    pub fn succeeded_event(intent: &Value) -> Value {
+        serde_json::json!({
+            "id": format!("evt_{}", uuid_like()),
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "created": chrono::Utc::now().timestamp(),
+            "data": {"object": intent},
+        })
+    }
+
+    /// `Stripe-Signature` for `body` at unix time `t` under `secret`: HMAC-SHA256 of `t.body`,
+    /// as the provider computes it.
+    pub fn signature(secret: &str, t: i64, body: &str) -> String {
+        use hmac::Mac as _;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("a key");
+        mac.update(format!("{t}.{body}").as_bytes());
+        format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    fn uuid_like() -> String {
+        use rand::Rng as _;
+        let mut rng = rand::rng();
+        (0..24)
+            .map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)]))
+            .collect()
+    }
+}
+
+impl TestApp {
+    /// The Router `router` builds over `pool`, selling online against the local Stripe
+    /// stand-in.
+    pub fn selling_online(
+        pool: PgPool,
+        router: fn(AppState) -> Router,
+        settings: &Settings,
+    ) -> Self {
+        let state = AppState::with_pool(pool, &SecretString::from(JWT_SECRET), settings)
+            .with_payments(stripe::payments(settings));
+        Self::with_state(state, router)
     }
 }

@@ -176,6 +176,36 @@ pub const VARIABLES: &[Variables] = &[
         defaults: Default::Values(&[("30", "")]),
     },
     Variables {
+        names: &["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"],
+        used_by: "reservations, payments (local mode)",
+        meaning: "the Stripe account's secret key and the webhook endpoint's signing secret; deployed, they are `stripe_secret_key` and `stripe_webhook_secret` in the application secret. Without a secret key, checkout answers 503 `payments_unavailable` and everything else works",
+        defaults: Default::Text("none: no online sales"),
+    },
+    Variables {
+        names: &["STRIPE_API_BASE"],
+        used_by: "reservations, payments",
+        meaning: "where the provider's API is (`make dev` and `make test`: the local stand-in)",
+        defaults: Default::Values(&[("https://api.stripe.com", "")]),
+    },
+    Variables {
+        names: &["PAYMENTS_FUNCTION"],
+        used_by: "reservations",
+        meaning: "the payments function, outside the VPC, that calls the provider for the functions in it (through the VPC's Lambda endpoint); empty, online sales are off (template parameter `OnlineSales=disabled`)",
+        defaults: Default::Text("unset: the function calls the provider itself"),
+    },
+    Variables {
+        names: &["CURRENCY"],
+        used_by: "reservations",
+        meaning: "the currency prices are in (ISO 4217, lowercase), for online payments",
+        defaults: Default::Values(&[("eur", "")]),
+    },
+    Variables {
+        names: &["CHECKOUT_HOLD_MINUTES", "REFUND_CUTOFF_MINUTES"],
+        used_by: "reservations",
+        meaning: "a hold in checkout lapses this long after it is made (or at its usual `pay_by`, if earlier); a customer may cancel an online purchase, refunded, until this long before the screening starts (staff until it starts)",
+        defaults: Default::Values(&[("10", ""), ("120", "")]),
+    },
+    Variables {
         names: &["AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL"],
         used_by: "all",
         meaning: "log format (`JSON` when deployed) and level (or `RUST_LOG`); keep `lambda_runtime` and `lambda_http` at `INFO` or above in production: at `TRACE` the runtime logs raw events, request bodies included",

@@ -617,6 +617,11 @@ def api_checks(mode):
           any(name == mode.names["FilmsFunction"] and (auth or "").startswith("AWS4-HMAC-SHA256 Credential=test/")
               and "/lambda/aws4_request" in (auth or "") for name, auth in forwarded),
           f"Invoke API calls seen: {short(forwarded)}")
+    # The payments function answers a call; the application secret holds no provider key here.
+    payload, error, problem = mode.invoke("PaymentsFunction", {"call": "get_intent", "id": "pi_1"})
+    check(f"{mode.mode}: payments answers a call (no provider key: unavailable)",
+          problem is None and error is None and payload == {"error": {"kind": "unavailable"}},
+          problem or short(error or payload))
     mode.request("FallbackFunction", "our body", "GET", "/nope", 404,
                  lambda b: True if our_error(b) else "not our {detail, code} body")
 

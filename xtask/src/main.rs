@@ -94,6 +94,7 @@ fn readme_routes() -> String {
         let cell = match function.kind {
             Kind::Fallback => "the HTTP API's `$default` route: the API's JSON 404 for paths no function serves; a served path with a trailing slash that API Gateway did not match to its function's greedy route is handed to that function (Lambda Invoke)".to_owned(),
             Kind::Migrate => "none: invoked once per deploy and by hand".to_owned(),
+            Kind::Outbound => "none: invoked by the functions in the VPC (Lambda Invoke through the VPC's Lambda endpoint) to call the card payment provider".to_owned(),
             Kind::Api | Kind::Static => served
                 .get(function.name)
                 .into_iter()

@@ -17,6 +17,9 @@ pub enum Kind {
     /// Applies migrations: in the VPC, reads the admin secret and the database secret; run by
     /// CloudFormation on every deploy, never routed.
     Migrate,
+    /// Calls a service outside AWS for the functions in the VPC, which invoke it: outside the
+    /// VPC, reads the application secret (its provider key), never routed.
+    Outbound,
 }
 
 /// One function.
@@ -37,6 +40,8 @@ pub struct Function {
     pub settings: &'static [(&'static str, &'static str)],
     /// Routes of their own (method, path), so that the HTTP API can throttle them apart.
     pub exact_routes: &'static [(&'static str, &'static str)],
+    /// The outbound functions it invokes (by name).
+    pub invokes: &'static [&'static str],
 }
 
 /// Timeout of the API functions (the template's global one), in seconds.
@@ -54,6 +59,7 @@ pub const FUNCTIONS: &[Function] = &[
         timeout: API_TIMEOUT,
         settings: &[],
         exact_routes: &[("POST", "/auth/login"), ("POST", "/auth/register")],
+        invokes: &[],
     },
     Function {
         name: "films",
@@ -64,6 +70,7 @@ pub const FUNCTIONS: &[Function] = &[
         timeout: API_TIMEOUT,
         settings: &[],
         exact_routes: &[],
+        invokes: &[],
     },
     Function {
         name: "screenings",
@@ -74,16 +81,24 @@ pub const FUNCTIONS: &[Function] = &[
         timeout: API_TIMEOUT,
         settings: &[],
         exact_routes: &[],
+        invokes: &[],
     },
     Function {
         name: "reservations",
-        description: "/reservations*, /passes*, /check-in, /reports*",
-        comment: "",
+        description: "/reservations*, /passes*, /check-in, /reports*, /payments*",
+        comment: "Also the card payment provider's webhook, and the scheduled reconciliation of payments\n\
+                  (ReconcileSchedule); it reaches the provider through the payments function.",
         kind: Kind::Api,
         memory: 256,
         timeout: API_TIMEOUT,
-        settings: &[("RESERVATION_PAY_BY_MINUTES", "ReservationPayByMinutes")],
+        settings: &[
+            ("RESERVATION_PAY_BY_MINUTES", "ReservationPayByMinutes"),
+            ("CURRENCY", "Currency"),
+            ("CHECKOUT_HOLD_MINUTES", "CheckoutHoldMinutes"),
+            ("REFUND_CUTOFF_MINUTES", "RefundCutoffMinutes"),
+        ],
         exact_routes: &[],
+        invokes: &["payments"],
     },
     Function {
         name: "docs",
@@ -95,6 +110,7 @@ pub const FUNCTIONS: &[Function] = &[
         timeout: API_TIMEOUT,
         settings: &[],
         exact_routes: &[],
+        invokes: &[],
     },
     Function {
         name: "fallback",
@@ -109,6 +125,21 @@ pub const FUNCTIONS: &[Function] = &[
         timeout: 15,
         settings: &[],
         exact_routes: &[],
+        invokes: &[],
+    },
+    Function {
+        name: "payments",
+        description: "Calls the card payment provider for the functions in the VPC",
+        comment: "The one function that reaches the card payment provider: outside the VPC (the functions in\n\
+                  it have no route to the internet, no NAT gateway), invoked by the reservations function\n\
+                  through the VPC's Lambda endpoint (OnlineSales=enabled). It reads the provider's key and\n\
+                  makes the call it is given; it decides nothing.",
+        kind: Kind::Outbound,
+        memory: 128,
+        timeout: API_TIMEOUT,
+        settings: &[],
+        exact_routes: &[],
+        invokes: &[],
     },
     Function {
         name: "migrate",
@@ -120,6 +151,7 @@ pub const FUNCTIONS: &[Function] = &[
         timeout: 300,
         settings: &[],
         exact_routes: &[],
+        invokes: &[],
     },
 ];
 

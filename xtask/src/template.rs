@@ -105,8 +105,16 @@ fn environment(f: &Function) -> Vec<(String, String)> {
     match f.kind {
         Kind::Api => set("APP_SECRET_ARN", "!Ref AppSecret"),
         Kind::Migrate => set("ADMIN_SECRET_ARN", "!Ref AdminSecret"),
+        Kind::Outbound => set("APP_SECRET_ARN", "!Ref AppSecret"),
         Kind::Static => {}
         Kind::Fallback => set("ROUTES", &fallback_routes()),
+    }
+    for name in f.invokes {
+        // Empty when online sales are off: the function then sells nothing online.
+        set(
+            "PAYMENTS_FUNCTION",
+            &format!("!If [SellOnline, !Ref {}, \"\"]", logical_id_of(name)),
+        );
     }
     if f.in_vpc() {
         if f.kind == Kind::Migrate {
@@ -173,6 +181,15 @@ fn fallback_routes() -> String {
     format!("!Sub '{{{}}}'", pairs.join(","))
 }
 
+/// The logical id of the function named `name`.
+fn logical_id_of(name: &str) -> String {
+    FUNCTIONS
+        .iter()
+        .find(|f| f.name == name)
+        .map(Function::logical_id)
+        .unwrap_or_else(|| panic!("no function named {name} in the table"))
+}
+
 /// The functions routes lead to.
 pub fn routed() -> impl Iterator<Item = &'static Function> {
     FUNCTIONS.iter().filter(|f| !prefixes(f.name).is_empty())
@@ -198,6 +215,10 @@ fn policies(f: &Function) -> String {
                 .map(|target| format!("!GetAtt {}.Arn", target.logical_id()))
                 .collect(),
         ),
+        Kind::Outbound => (
+            "secretsmanager:GetSecretValue",
+            vec!["!Ref AppSecret".into()],
+        ),
         Kind::Static => return String::new(),
     };
     let mut out = format!(
@@ -209,6 +230,16 @@ fn policies(f: &Function) -> String {
     );
     for resource in resources {
         let _ = writeln!(out, "                - {resource}");
+    }
+    if !f.invokes.is_empty() {
+        out.push_str(
+            "            - Effect: Allow\n              \
+             Action: lambda:InvokeFunction\n              \
+             Resource:\n",
+        );
+        for name in f.invokes {
+            let _ = writeln!(out, "                - !GetAtt {}.Arn", logical_id_of(name));
+        }
     }
     if action == "secretsmanager:GetSecretValue" {
         // A given secret may be encrypted with a customer-managed key.

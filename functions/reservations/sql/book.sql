@@ -2,7 +2,8 @@
 -- all hold (POST /reservations; the benchmark baseline runs it too). Unpaid, it holds the
 -- seats until the screening's start minus $6 minutes; with a payment method ($5, the till),
 -- it is paid at once and each seat gets its pass. A customer booking unpaid for themself
--- ($4 false: not staff) may hold at most $7 seats in all and $8 of one screening.
+-- ($4 false: not staff) may hold at most $7 seats in all and $8 of one screening. In checkout
+-- (paying online, $9 minutes) the hold lapses $9 minutes from now if that is earlier.
 with wanted as (select unnest($3::bigint[]) as id),
          -- The screening, locked for share: a move, cancellation or deletion of it waits for
          -- this booking to commit, and one that committed first is seen here (the locked row
@@ -66,7 +67,7 @@ with wanted as (select unnest($3::bigint[]) as id),
              insert into reservations (user_id, booked_by, booked_by_role, screening_id, total_price, pay_by,
                                        status, paid_at, paid_by, payment_method)
              select $1, $2, booked_by_role, (select min(screening_id) from seats), (select sum(price) from seats),
-                    pay_by, case when $5::payment_method is null then 'active' else 'paid' end::reservation_status,
+                    least(pay_by, now() + make_interval(mins => $9::integer)), case when $5::payment_method is null then 'active' else 'paid' end::reservation_status,
                     case when $5 is not null then now() end, case when $5 is not null then $2::bigint end, $5
              from checks, limits
              where cardinality(unknown) = 0 and screenings = 1 and customer_role = 'user'
@@ -74,13 +75,13 @@ with wanted as (select unnest($3::bigint[]) as id),
                and ($5 is not null or pay_by > now()) and limits.exceeded is null
                -- Reading the freed seats makes their update run before this insert.
                and (select count(*) from freed) >= 0
-             returning id
+             returning id, pay_by
          ),
          items as (
              insert into reservation_items (reservation_id, ticket_id, row_number, seat_number, price,
                                             held_until, pass_code)
              select reservation.id, seats.id, seats.row_number, seats.seat_number, seats.price,
-                    case when $5 is null then (select pay_by from checks) end,
+                    case when $5 is null then reservation.pay_by end,
                     case when $5 is not null then new_pass_code() end
              from reservation, seats
              -- One order for every booking, so overlapping bookings wait, not deadlock.

@@ -7,18 +7,19 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use shared::error::violated;
 use shared::openapi::{ErrorBody, JsonBody, SignedIn};
+use shared::stripe::ProviderError;
 use shared::validate::Checks;
 use shared::{AppState, AuthUser, Error, ErrorCode, Json, Result, Role, constraints, rules};
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 
-use crate::idempotency;
 use crate::model::{PaymentMethod, Reservation, fetch};
+use crate::{checkout, idempotency, online};
 
 /// Seats to book, all of one screening.
 #[derive(Deserialize, ToSchema)]
@@ -29,8 +30,13 @@ pub(crate) struct BookingBody {
     /// The customer (cashiers and admins book for customers); a customer's own id by default.
     user_id: Option<i64>,
     /// Sold and paid at the till in one request (cashiers and admins): the reservation is
-    /// `paid` at once and each seat has its pass. Without it the seats are held until `pay_by`.
+    /// `paid` at once and each seat has its pass (`cash` or `card`). Without it the seats are
+    /// held until `pay_by`.
     payment_method: Option<PaymentMethod>,
+    /// A customer paying online: the hold lapses `CHECKOUT_HOLD_MINUTES` (10) from now, or at
+    /// its usual `pay_by` if earlier, and the answer carries its `checkout`.
+    #[serde(default)]
+    checkout: bool,
 }
 
 /// A booking request that passed the checks that need no database.
@@ -39,6 +45,7 @@ struct Booking {
     booked_by: AuthUser,
     ticket_ids: Vec<i64>,
     payment: Option<PaymentMethod>,
+    checkout: bool,
 }
 
 impl Booking {
@@ -68,15 +75,29 @@ impl Booking {
             )
             .finish()?;
         let customer = body.user_id.unwrap_or(caller.id);
-        // A customer books only for themself, and pays at the till; staff book for customers.
+        // A customer books only for themself, and pays at the till or online; staff book for
+        // customers, and sell at the till.
         if caller.role == Role::User && (customer != caller.id || body.payment_method.is_some()) {
             return Err(Error::Forbidden);
+        }
+        if body.checkout && (caller.role != Role::User || body.payment_method.is_some()) {
+            return Err(Error::invalid(
+                "checkout",
+                "checkout is for customers paying online for their own booking",
+            ));
+        }
+        if body.payment_method == Some(PaymentMethod::Online) {
+            return Err(Error::invalid(
+                "payment_method",
+                "online payments are made through checkout",
+            ));
         }
         Ok(Self {
             customer,
             booked_by: caller,
             ticket_ids: sorted,
             payment: body.payment_method,
+            checkout: body.checkout,
         })
     }
 
@@ -85,6 +106,9 @@ impl Booking {
         let mut request = format!("{}:{:?}", self.customer, self.ticket_ids);
         if let Some(method) = self.payment {
             request.push_str(&format!(":{method:?}"));
+        }
+        if self.checkout {
+            request.push_str(":checkout");
         }
         Sha256::digest(request).to_vec()
     }
@@ -118,6 +142,9 @@ async fn book(db: &mut PgConnection, state: &AppState, booking: &Booking) -> Res
         state.pay_by_minutes,
         state.hold_limits.seats,
         state.hold_limits.per_screening,
+        booking
+            .checkout
+            .then_some(state.payments.settings.checkout_minutes),
     )
     .fetch_one(&mut *db)
     .await;
@@ -292,7 +319,10 @@ pub(crate) async fn create(
 ) -> Result<Response> {
     let key = idempotency::key(&headers)?;
     let booking = Booking::parse(body, caller)?;
-    idempotency::respond(
+    if booking.checkout && !state.payments.available() {
+        return Err(online::unavailable(ProviderError::Unavailable));
+    }
+    let answer = idempotency::answer(
         &state.db,
         caller.id,
         key,
@@ -300,5 +330,24 @@ pub(crate) async fn create(
         StatusCode::CREATED,
         async |db| book_and_read(db, &state, &booking).await,
     )
-    .await
+    .await?;
+    if !booking.checkout || answer.status != StatusCode::CREATED {
+        return Ok(answer.into_response());
+    }
+    // The hold has committed; its checkout opens now, with no lock held while the provider
+    // answers. A retry with the same key finds the same hold and the same checkout.
+    let id = answer.body["id"]
+        .as_i64()
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("a booking answered without its id")))?;
+    let reservation = {
+        let mut conn = state.db.acquire().await?;
+        fetch(&mut conn, id, None).await?
+    }
+    .ok_or(Error::NotFound("reservation"))?;
+    let reservation = checkout::open(&state, reservation).await?;
+    let mut response = (StatusCode::CREATED, Json(reservation)).into_response();
+    if answer.replayed {
+        idempotency::mark_replayed(&mut response);
+    }
+    Ok(response)
 }

@@ -42,6 +42,31 @@ pub(crate) fn key(headers: &HeaderMap) -> Result<Option<String>> {
         })
 }
 
+/// An answer to a request: its status and JSON body, and whether it is a stored one.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Value,
+    pub(crate) replayed: bool,
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.body)).into_response();
+        if self.replayed {
+            mark_replayed(&mut response);
+        }
+        response
+    }
+}
+
+/// Says that `response` answers an earlier request with the same key.
+pub(crate) fn mark_replayed(response: &mut Response) {
+    response
+        .headers_mut()
+        .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+}
+
 /// Answers `caller`'s request: `work`'s value with status `success`, or its error. With a
 /// `key`, `work` runs once per key: in a transaction that holds the key's claim, in a
 /// savepoint, so that a refusal (4xx) is kept as the key's answer as a success is; a repeat
@@ -54,15 +79,33 @@ pub(crate) async fn respond<T: Serialize>(
     success: StatusCode,
     work: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
 ) -> Result<Response> {
+    answer(pool, caller, key, fingerprint, success, work)
+        .await
+        .map(IntoResponse::into_response)
+}
+
+/// [`respond`]'s answer, before it becomes a response.
+pub(crate) async fn answer<T: Serialize>(
+    pool: &PgPool,
+    caller: i64,
+    key: Option<String>,
+    fingerprint: &[u8],
+    success: StatusCode,
+    work: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
+) -> Result<Answer> {
     let Some(key) = key else {
         let mut conn = pool.acquire().await?;
         let value = work(&mut conn).await?;
-        return Ok((success, Json(value)).into_response());
+        return Ok(Answer {
+            status: success,
+            body: serde_json::to_value(&value).map_err(|e| Error::Internal(e.into()))?,
+            replayed: false,
+        });
     };
     let mut tx = pool.begin().await?;
     let claim = match Claim::take(&mut tx, caller, key, fingerprint).await? {
         Claimed::First(claim) => claim,
-        Claimed::Replay(response) => return Ok(response),
+        Claimed::Replay(answer) => return Ok(answer),
     };
     let outcome = {
         let mut attempt = sqlx::Connection::begin(&mut *tx).await?;
@@ -80,9 +123,9 @@ pub(crate) async fn respond<T: Serialize>(
         // A 5xx is not an answer to keep: the whole request, claim included, rolls back.
         Err(error) => return Err(error),
     };
-    let response = claim.answer(&mut tx, status, body).await?;
+    let answer = claim.answer(&mut tx, status, body).await?;
     tx.commit().await?;
-    Ok(response)
+    Ok(answer)
 }
 
 /// A key this request holds: its answer is to be stored with [`Claim::answer`].
@@ -98,7 +141,7 @@ enum Claimed {
     /// The key is new: this request does the work.
     First(Claim),
     /// The key answered an earlier request already: that answer, again.
-    Replay(Response),
+    Replay(Answer),
 }
 
 impl Claim {
@@ -139,20 +182,20 @@ impl Claim {
         }
         let status = StatusCode::from_u16(u16::try_from(first.status_code).unwrap_or(500))
             .map_err(|e| Error::Internal(e.into()))?;
-        let mut response = (status, Json(first.response)).into_response();
-        response
-            .headers_mut()
-            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
-        Ok(Claimed::Replay(response))
+        Ok(Claimed::Replay(Answer {
+            status,
+            body: first.response,
+            replayed: true,
+        }))
     }
 
-    /// Stores the answer (in the claim's transaction) and returns it as the response.
+    /// Stores the answer (in the claim's transaction) and returns it.
     async fn answer(
         self,
         db: &mut PgConnection,
         status: StatusCode,
         body: Value,
-    ) -> Result<Response> {
+    ) -> Result<Answer> {
         sqlx::query!(
             "update idempotency_keys set status_code = $3, response = $4 where user_id = $1 and key = $2",
             self.user_id,
@@ -162,6 +205,10 @@ impl Claim {
         )
         .execute(&mut *db)
         .await?;
-        Ok((status, Json(body)).into_response())
+        Ok(Answer {
+            status,
+            body,
+            replayed: false,
+        })
     }
 }

@@ -1,16 +1,20 @@
 //! The reservations function: booking seats, which are never sold twice, and the rest of a
-//! seat's life at the box office: paying, lapsing, the pass admitted at the door, the sales.
+//! seat's life at the box office: paying at the till or online, lapsing, refunds, the pass
+//! admitted at the door, the sales.
 //!
 //! Its routes are declared once, in `routes()`; who may call each is said in its handler's
 //! documentation and in the OpenAPI document.
 
 mod booking;
+mod checkout;
 mod idempotency;
 mod model;
+mod online;
 mod passes;
 mod payment;
 mod reports;
 mod reservations;
+mod webhook;
 
 use axum::Router;
 use shared::AppState;
@@ -25,6 +29,7 @@ use utoipa_axum::routes;
         (name = "reservations", description = "Booking seats, all or nothing; paying at the till"),
         (name = "passes", description = "A paid seat's pass, admitted once at the door"),
         (name = "reports", description = "What sold"),
+        (name = "payments", description = "The card payment provider's webhook"),
     ),
 )]
 struct ApiDoc;
@@ -37,6 +42,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reservations::get))
         .routes(routes!(reservations::cancel))
         .routes(routes!(payment::pay))
+        .routes(routes!(checkout::checkout))
+        .routes(routes!(webhook::stripe))
         .routes(routes!(passes::get))
         .routes(routes!(passes::qr))
         .routes(routes!(passes::check_in))
@@ -51,6 +58,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The function's Router.
 pub fn router(state: AppState) -> Router {
     let (routes, _) = routes().split_for_parts();
+    // Invocations that are not HTTP requests (the scheduled reconciliation): not part of the API.
+    let routes = routes.route("/events", axum::routing::post(webhook::task));
     // Reservations carry pass codes; passes, check-ins and reports are private too.
     shared::http::private(shared::http::finish(routes, state))
 }

@@ -20,13 +20,69 @@ pub(crate) enum Status {
     Lapsed,
 }
 
-/// How a reservation was paid at the till.
+/// How a reservation was paid: at the till (`cash`, `card`) or online by the customer
+/// (`online`, never given in a request: checkout sets it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, ToSchema)]
 #[sqlx(type_name = "payment_method", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum PaymentMethod {
     Cash,
     Card,
+    Online,
+}
+
+/// An open checkout: pay the PaymentIntent with the provider's card element before
+/// `expires_at` (the reservation's `pay_by`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub(crate) struct Checkout {
+    /// Always `stripe`.
+    #[schema(examples("stripe"))]
+    pub(crate) provider: String,
+    #[schema(examples("pi_3MtwBwLkdIwHu7ix28a3tqPa"))]
+    pub(crate) payment_intent_id: String,
+    /// For the provider's card element (Stripe.js `confirmCardPayment`).
+    pub(crate) client_secret: String,
+    /// The reservation's total price in the currency's minor units (cents).
+    #[schema(examples(1520))]
+    pub(crate) amount: i64,
+    #[schema(examples("eur"))]
+    pub(crate) currency: String,
+    pub(crate) expires_at: DateTime<Utc>,
+}
+
+/// An online payment being returned, or returned.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub(crate) struct RefundInfo {
+    /// `pending` until the provider confirms; `failed` refunds are retried and listed for
+    /// staff (`GET /reservations?refund_status=failed`).
+    pub(crate) status: RefundStatus,
+    /// In the currency's minor units: the whole payment.
+    pub(crate) amount: i64,
+    pub(crate) currency: String,
+    /// `requested_by_customer`, `lapsed_before_payment` (paid after the hold lapsed and its
+    /// seats were taken), `paid_at_till` (paid twice: the till's payment is kept),
+    /// `reservation_cancelled` or `screening_cancelled`.
+    pub(crate) reason: String,
+}
+
+/// Where a refund stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RefundStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl RefundStatus {
+    /// As the database stores it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
 }
 
 /// The customer a reservation is for.
@@ -111,14 +167,39 @@ pub(crate) struct Reservation {
     /// Who took the payment.
     paid_by: Option<Cashier>,
     cancelled_at: Option<DateTime<Utc>>,
-    /// A paid reservation that was cancelled: its money is to be returned.
+    /// A paid reservation that was cancelled and its money returned (at the till in cash; an
+    /// online payment once the provider confirms the refund).
     refunded: bool,
+    /// The open checkout of an `active` reservation being paid online.
+    pub(crate) checkout: Option<Checkout>,
+    /// The latest refund of an online payment for it.
+    refund: Option<RefundInfo>,
 }
 
 impl Reservation {
     /// The customer's id.
     pub(crate) fn user_id(&self) -> i64 {
         self.user.id
+    }
+
+    /// Its state as it reads now.
+    pub(crate) fn status(&self) -> Status {
+        self.status
+    }
+
+    /// When it was booked (what makes its checkout's idempotency key unique).
+    pub(crate) fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+
+    /// Unpaid by then, it lapses.
+    pub(crate) fn pay_by(&self) -> DateTime<Utc> {
+        self.pay_by
+    }
+
+    /// Its total price.
+    pub(crate) fn total_price(&self) -> Decimal {
+        self.total_price
     }
 }
 
@@ -148,6 +229,8 @@ pub(crate) struct Row {
     pub(crate) paid_by_id: Option<i64>,
     pub(crate) paid_by_username: Option<String>,
     pub(crate) refunded: bool,
+    pub(crate) checkout: Option<Jsonb<Checkout>>,
+    pub(crate) refund: Option<Jsonb<RefundInfo>>,
 }
 
 impl From<Row> for Reservation {
@@ -189,6 +272,8 @@ impl From<Row> for Reservation {
                 .map(|(id, username)| Cashier { id, username }),
             cancelled_at: row.cancelled_at,
             refunded: row.refunded,
+            checkout: row.checkout.map(|c| c.0),
+            refund: row.refund.map(|r| r.0),
         }
     }
 }
@@ -212,7 +297,8 @@ pub(crate) async fn fetch(
                   film_id as "film_id!", film_title as "film_title!", hall_id as "hall_id!", hall_name as "hall_name!",
                   tickets as "tickets!: Jsonb<Vec<BookedSeat>>", pay_by as "pay_by!", paid_at,
                   payment_method as "payment_method: PaymentMethod", paid_by_id, paid_by_username,
-                  refunded as "refunded!"
+                  refunded as "refunded!", checkout as "checkout: Jsonb<Checkout>",
+                  refund as "refund: Jsonb<RefundInfo>"
            from reservation_details
            where id = $1 and ($2::bigint is null or authorize_claim($2, $3))"#,
         id,

@@ -10,12 +10,13 @@ use shared::{AppState, AuthUser, Error, ErrorCode, Json, Path, Result, Staff};
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 
-use crate::idempotency;
 use crate::model::{PaymentMethod, Reservation, Status, fetch};
+use crate::{idempotency, online};
 
 /// How the customer paid.
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct PaymentBody {
+    /// `cash` or `card` (online payments are made through checkout).
     method: PaymentMethod,
 }
 
@@ -90,8 +91,14 @@ pub(crate) async fn pay(
 ) -> Result<Response> {
     let key = idempotency::key(&headers)?;
     let method = body.method;
+    if method == PaymentMethod::Online {
+        return Err(Error::invalid(
+            "method",
+            "online payments are made through checkout",
+        ));
+    }
     let fingerprint = Sha256::digest(format!("pay:{id}:{method:?}"));
-    idempotency::respond(
+    let response = idempotency::respond(
         &state.db,
         cashier.id,
         key,
@@ -99,5 +106,21 @@ pub(crate) async fn pay(
         StatusCode::OK,
         async |db| pay_and_read(db, id, cashier, method).await,
     )
-    .await
+    .await?;
+    if response.status() == StatusCode::OK {
+        // Paid at the till while in checkout: the PaymentIntent is cancelled, or, if it
+        // succeeded meanwhile, refunded (the till's payment is the one kept).
+        let open = sqlx::query_scalar!(
+            "select payment_intent_id from checkouts where reservation_id = $1 and closed_at is null",
+            id
+        )
+        .fetch_optional(&state.db)
+        .await?;
+        if let Some(payment_intent) = open {
+            if let Err(error) = online::close_checkout(&state, &payment_intent).await {
+                tracing::warn!(%error, "checkout left for reconciliation");
+            }
+        }
+    }
+    Ok(response)
 }

@@ -40,7 +40,7 @@ impl Cinema {
     }
 
     /// Whether the seat shows as taken in the seat map's view.
-    async fn reserved(&self, ticket: i64) -> bool {
+    pub(crate) async fn reserved(&self, ticket: i64) -> bool {
         sqlx::query_scalar("select reserved from ticket_details where ticket_id = $1")
             .bind(ticket)
             .fetch_one(self.app.db())

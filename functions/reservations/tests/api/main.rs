@@ -4,6 +4,7 @@ mod booking;
 mod box_office;
 mod history;
 mod holds;
+mod online;
 mod reservations;
 
 use axum::body::Body;
@@ -40,7 +41,16 @@ async fn cinema_without_hold_limits(pool: PgPool) -> Cinema {
 }
 
 async fn cinema_with(pool: PgPool, settings: &shared::Settings) -> Cinema {
-    let app = TestApp::with_settings(pool, ::reservations::router, settings);
+    cinema_from(TestApp::with_settings(
+        pool,
+        ::reservations::router,
+        settings,
+    ))
+    .await
+}
+
+/// A cinema with its users and tomorrow's screening, around `app`.
+async fn cinema_from(app: TestApp) -> Cinema {
     let (_, admin) = app.user("admin", Role::Admin).await;
     let cashier = app.user("cashier", Role::Cashier).await;
     let alice = app.user("alice", Role::User).await;
