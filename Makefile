@@ -17,6 +17,13 @@ DEV_ADMIN_PASSWORD ?= Cinema\#Admin1
 DEV_JWT_SECRET    ?= local-development-signing-key-never-used-in-aws
 EMULATOR_PORT     ?= 5005
 EMULATOR_ENV      := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+# The local Stripe stand-in (localstripe, completed with Stripe.js's card confirmation:
+# tests/support/stripe_stand_in.py): make dev sells online against it, make test pays with it.
+# Any sk_ key authenticates there; the webhook secret is the one it signs events with.
+STRIPE_PORT       ?= 8420
+STRIPE_ENV        := STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_PORT)
+STRIPE_JS_URL     := http://127.0.0.1:$(STRIPE_PORT)/js.stripe.com/v3/completed.js
+DEV_STRIPE_KEYS   := STRIPE_SECRET_KEY=sk_test_local_development,STRIPE_WEBHOOK_SECRET=whsec_local_development,STRIPE_PUBLISHABLE_KEY=pk_test_local_development,STRIPE_JS_URL=$(STRIPE_JS_URL)
 # Every function, from the table of functions (xtask/src/table.rs, written out by cargo xtask generate).
 FUNCTIONS         := $(shell python3 -c 'import json; print(*(f["name"] for f in json.load(open("functions.json"))))')
 
@@ -43,7 +50,17 @@ $(VENV)/.installed: $(VENV)/.lambda-tools
 lambda-tools: $(VENV)/.lambda-tools
 
 .PHONY: tools
-tools: $(VENV)/.installed ## Install cargo-lambda, zig, SAM, cfn-lint and moto into .venv
+tools: $(VENV)/.installed ## Install cargo-lambda, zig, SAM, cfn-lint, moto and localstripe into .venv
+
+# Starts the Stripe stand-in on 127.0.0.1:$(STRIPE_PORT) unless it answers there already; its own
+# session, its pid in target/localstripe.pid.
+.PHONY: stripe-stand-in
+stripe-stand-in: tools
+	@mkdir -p target; \
+	curl -s -o /dev/null http://127.0.0.1:$(STRIPE_PORT)/js.stripe.com/v3/ || { \
+	  setsid $(VENV)/bin/python -m tests.support.stripe_stand_in --port $(STRIPE_PORT) > target/localstripe.log 2>&1 & echo $$! > target/localstripe.pid; \
+	  for _ in $$(seq 100); do curl -s -o /dev/null http://127.0.0.1:$(STRIPE_PORT)/js.stripe.com/v3/ && break; sleep 0.2; done; \
+	  curl -s -o /dev/null http://127.0.0.1:$(STRIPE_PORT)/js.stripe.com/v3/ || { cat target/localstripe.log; echo "FAIL localstripe did not start"; exit 1; }; }
 
 # ---------------------------------------------------------------- local development
 
@@ -59,15 +76,20 @@ dev: ## Run the whole API locally at http://127.0.0.1:9000 (migrates and creates
 	cargo build --workspace --bins; \
 	wait $$tools || { cat target/tools.log; echo "FAIL make tools"; exit 1; }; \
 	$(MAKE) --no-print-directory migrate DATABASE_URL="$$url"; \
+	rm -f target/localstripe.pid; $(MAKE) --no-print-directory stripe-stand-in; \
+	trap 'kill $$(cat target/localstripe.pid 2>/dev/null) 2>/dev/null || true' EXIT; \
+	curl -sf -o /dev/null -X POST http://127.0.0.1:$(STRIPE_PORT)/_config/webhooks/cinema \
+	  -d url=http://127.0.0.1:$(DEV_PORT)/payments/stripe -d secret=whsec_local_development; \
 	echo; \
 	echo "  Cinema API   http://127.0.0.1:$(DEV_PORT)"; \
 	echo "  Database     $$(echo "$$url" | sed -E 's#//([^:/@]+):[^@]*@#//\1:***@#')"; \
 	echo "  Dev admin    $(DEV_ADMIN_USER) / $(DEV_ADMIN_PASSWORD)"; \
 	echo "  Sign in      curl -s -X POST http://127.0.0.1:$(DEV_PORT)/auth/login -d 'username=$(DEV_ADMIN_USER)&password=$(DEV_ADMIN_PASSWORD)'"; \
+	echo "  Shop         http://127.0.0.1:$(DEV_PORT)/docs/shop (card 4242 4242 4242 4242; Stripe stand-in on :$(STRIPE_PORT))"; \
 	echo "  (a function rebuilds on its next request after its code changes)"; \
 	echo; \
-	exec cargo lambda watch -A 127.0.0.1 -P $(DEV_PORT) \
-	  --env-var "DATABASE_URL=$$url,JWT_SECRET=$(DEV_JWT_SECRET),RUST_LOG=info,DB_STATEMENT_TIMEOUT_MS=4000,DB_LOCK_TIMEOUT_MS=2000"
+	cargo lambda watch -A 127.0.0.1 -P $(DEV_PORT) \
+	  --env-var "DATABASE_URL=$$url,JWT_SECRET=$(DEV_JWT_SECRET),RUST_LOG=info,DB_STATEMENT_TIMEOUT_MS=4000,DB_LOCK_TIMEOUT_MS=2000,$(DEV_STRIPE_KEYS),$(STRIPE_ENV)"
 
 .PHONY: migrate
 migrate: ## Apply migrations to $DATABASE_URL and create the dev admin if no admin exists
@@ -99,7 +121,8 @@ test-all: lambda-tools
 	setsid nice -n 19 bash -c 'echo 19 > /proc/self/autogroup 2>/dev/null || true; \
 	  $(MAKE) --no-print-directory build > target/package.log 2>&1; echo $$? > target/package.rc' & \
 	package=$$!; \
-	trap 'kill -- -$$package 2>/dev/null || true; kill $$(cat target/moto.pid 2>/dev/null) 2>/dev/null || true' EXIT; \
+	rm -f target/localstripe.pid; \
+	trap 'kill -- -$$package 2>/dev/null || true; kill $$(cat target/moto.pid target/localstripe.pid 2>/dev/null) 2>/dev/null || true' EXIT; \
 	echo "== Lambda packages (release, arm64): building in the background at low priority (target/package.log)"; \
 	$(MAKE) --no-print-directory tools > target/tools.log 2>&1 & tools=$$!; \
 	$(MAKE) --no-print-directory fmt-check sqlx-check PG_SERVER='$(TEST_DB_SERVER)'; \
@@ -108,8 +131,9 @@ test-all: lambda-tools
 	$(MAKE) --no-print-directory py-check template-check browser-tools; \
 	moto_server -H 127.0.0.1 -p $(EMULATOR_PORT) > target/moto.log 2>&1 & echo $$! > target/moto.pid; \
 	for _ in $$(seq 50); do curl -s -o /dev/null http://127.0.0.1:$(EMULATOR_PORT)/ && break; sleep 0.2; done; \
+	$(MAKE) --no-print-directory stripe-stand-in; \
 	echo "== cargo test (a fresh database per test)"; \
-	$(EMULATOR_ENV) DATABASE_URL='$(TEST_DB_SERVER)/cinema_test' cargo test --workspace -- --include-ignored; \
+	$(EMULATOR_ENV) $(STRIPE_ENV) DATABASE_URL='$(TEST_DB_SERVER)/cinema_test' cargo test --workspace -- --include-ignored; \
 	echo "== end to end"; \
 	$(MAKE) --no-print-directory e2e-run TEST_DB_SERVER='$(TEST_DB_SERVER)'; \
 	echo "== benchmark harness (smoke run)"; \
@@ -135,7 +159,7 @@ e2e-run:
 	@DATABASE_URL='$(TEST_DB_SERVER)/cinema_e2e' FIRST_ADMIN_USERNAME=e2e_admin FIRST_ADMIN_PASSWORD='E2e#Admin-Pass1' \
 	  BCRYPT_COST=10 cargo run --quiet --bin migrate > target/e2e-migrate.json
 	@hostport=$${TEST_DB_SERVER#*@}; \
-	$(EMULATOR_ENV) DATABASE_HOST=$${hostport%:*} DATABASE_PORT=$${hostport#*:} DATABASE_NAME=cinema_e2e \
+	$(EMULATOR_ENV) $(STRIPE_ENV) STRIPE_JS_URL=$(STRIPE_JS_URL) DATABASE_HOST=$${hostport%:*} DATABASE_PORT=$${hostport#*:} DATABASE_NAME=cinema_e2e \
 	  ADMIN_USERNAME=e2e_admin ADMIN_PASSWORD='E2e#Admin-Pass1' E2E_LOG=target/e2e/watch.log \
 	  $(VENV)/bin/python -m tests.e2e
 
@@ -195,10 +219,10 @@ generated-check:
 
 # The inner loop: what needs neither the arm64 build, the AWS tools nor a browser.
 .PHONY: check
-check: ## fmt, the generated files, clippy (warnings are errors), unit and router tests against $(PG_SERVER): a few minutes
+check: ## fmt, the generated files, clippy (warnings are errors), unit and router tests against $(PG_SERVER) and the Stripe stand-in: a few minutes
 	@server=$$(DATABASE_URL='$(PG_SERVER)/cinema_test' scripts/dev-db.sh); server=$${server%/*}; \
-	$(MAKE) --no-print-directory fmt-check generated-check clippy && \
-	DATABASE_URL="$$server/cinema_test" cargo test --workspace
+	$(MAKE) --no-print-directory fmt-check generated-check clippy stripe-stand-in && \
+	$(STRIPE_ENV) DATABASE_URL="$$server/cinema_test" cargo test --workspace
 
 # The test, benchmark and deployment scripts: no unused imports or names, no undefined ones.
 .PHONY: py-check

@@ -111,6 +111,27 @@ begin
     from seeded_bookings b;
     perform setval(pg_get_serial_sequence('reservations', 'id'), (select max(id) from reservations));
 
+    -- Every other cancelled reservation was bought online and refunded through the provider:
+    -- its checkout and its refund.
+    with online as (
+        update reservations r
+        set paid_at = r.created_at + interval '5 minutes', payment_method = 'online', refunded = true
+        from seeded_bookings b
+        where r.id = b.id and b.status = 'cancelled' and b.j % 20 = 19
+        returning r.id, r.total_price, r.created_at
+    ), checkout as (
+        insert into checkouts (reservation_id, payment_intent_id, client_secret, amount, currency,
+                               created_at, closed_at, outcome)
+        select id, 'pi_seed_' || id, 'pi_seed_' || id || '_secret_seed', (total_price * 100)::bigint, 'eur',
+               created_at, created_at + interval '5 minutes', 'paid'
+        from online
+    )
+    insert into refunds (reservation_id, payment_intent_id, amount, currency, reason, status,
+                         provider_refund_id, attempts, created_at, updated_at)
+    select id, 'pi_seed_' || id, (total_price * 100)::bigint, 'eur', 'requested_by_customer', 'succeeded',
+           're_seed_' || id, 1, created_at + interval '1 day', created_at + interval '1 day'
+    from online;
+
     insert into reservation_items (reservation_id, ticket_id, row_number, seat_number, price, active, held_until,
                                    pass_code, admitted_at)
     select b.id, t.id, t.row_number, t.seat_number, seat_price(b.base_price, b.surcharge_percent),

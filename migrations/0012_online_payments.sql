@@ -59,8 +59,8 @@ create table refunds (
     constraint refunds_status check (status in ('pending', 'succeeded', 'failed'))
 );
 create index refunds_reservation_id_idx on refunds (reservation_id, id desc);
--- Reconciliation and the staff's list read the unsettled ones only.
-create index refunds_unsettled_idx on refunds (status, updated_at) where status <> 'succeeded';
+-- The staff's list (the newest refunds in one state) and reconciliation read by state.
+create index refunds_status_idx on refunds (status, created_at desc, id desc);
 
 -- Provider events applied, by their id: a duplicate delivery changes nothing.
 create table payment_events (

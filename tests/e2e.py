@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """End to end: the functions under `cargo lambda watch`, real HTTP at one base URL,
 secrets from the local Secrets Manager emulator, and a check that the logs give nothing away.
-While the API runs: Schemathesis against its OpenAPI document (tests/fuzz.py), and Swagger UI
-in headless Chromium (tests/browser/docs.test.mjs).
+Online sales against the local Stripe stand-in (localstripe), whose webhook is registered to
+the API: a purchase paid by card, the event delivered by the stand-in and forged ones signed
+with the official stripe library, and a refund. While the API runs: Schemathesis against its
+OpenAPI document (tests/fuzz.py), and Swagger UI and the shop page in headless Chromium
+(tests/browser/).
 
 Run by `make e2e` (part of `make test`), which starts the emulator and migrates the database.
 Environment: DATABASE_HOST/PORT/NAME of a migrated database, AWS_ENDPOINT_URL of the emulator,
-ADMIN_USERNAME/ADMIN_PASSWORD of the first admin, E2E_PORT (default: a free port), E2E_LOG.
+STRIPE_API_BASE of the Stripe stand-in, ADMIN_USERNAME/ADMIN_PASSWORD of the first admin,
+E2E_PORT (default: a free port), E2E_LOG.
 """
 import json
 import os
@@ -33,6 +37,10 @@ LOG = os.environ.get("E2E_LOG", "target/e2e/watch.log")
 DOCUMENT = os.path.join(os.path.dirname(LOG), "openapi.json")
 checks = 0
 last_headers = {}
+# The payment provider's keys, in the application secret as a deployment holds them.
+STRIPE_KEY = "sk_test_e2e_" + secrets.token_hex(8)
+WEBHOOK_SECRET = "whsec_e2e_" + secrets.token_hex(16)
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "http://127.0.0.1:8420")
 
 
 def call(method, path, body=None, token=None, form=None):
@@ -69,7 +77,8 @@ def create_secrets():
     """The app secret and the database secret in the emulator: (app ARN, database ARN, key)."""
     return secrets_emulator.app_and_database(os.environ["AWS_ENDPOINT_URL"], "e2e", secrets_emulator.database_secret(
         os.environ["DATABASE_NAME"], host=os.environ.get("DATABASE_HOST", "127.0.0.1"),
-        port=os.environ.get("DATABASE_PORT", "5432")))
+        port=os.environ.get("DATABASE_PORT", "5432")),
+        {"stripe_secret_key": STRIPE_KEY, "stripe_webhook_secret": WEBHOOK_SECRET})
 
 
 def start_watch(app_arn, db_arn):
@@ -77,7 +86,8 @@ def start_watch(app_arn, db_arn):
         f"APP_SECRET_ARN={app_arn}", f"DB_SECRET_ARN={db_arn}", "DB_SSL_MODE=disable",
         f"AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']}", "AWS_ACCESS_KEY_ID=test",
         "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1", "AWS_LAMBDA_LOG_FORMAT=JSON",
-        "BCRYPT_COST=10",
+        "BCRYPT_COST=10", f"STRIPE_API_BASE={STRIPE_API_BASE}", "STRIPE_PUBLISHABLE_KEY=pk_test_e2e",
+        f"STRIPE_JS_URL={os.environ.get('STRIPE_JS_URL', STRIPE_API_BASE + '/js.stripe.com/v3/completed.js')}",
         # Every request here comes from 127.0.0.1, thousands of them from the fuzzer: the
         # per-address limits are raised, the per-account ones keep their defaults.
         "SIGN_IN_ADDRESS_LIMIT=1000000", "REGISTRATION_ADDRESS_LIMIT=1000000",
@@ -174,6 +184,7 @@ def flow():
     cashier = expect("the cashier signs in", *call("POST", "/auth/login", {"username": username, "password": password}), 200)
     sensitive += [cashier["access_token"], cashier["refresh_token"]]
     box_office(token, cashier["access_token"], customer, film)
+    online(customer, cashier["access_token"], screening, seats)
     accounts(admin["access_token"], sensitive)
     return sensitive
 
@@ -213,6 +224,79 @@ def box_office(admin, cashier, customer, film):
           and row["revenue"] == seats[0]["price"])
     expect("reports are for admins", *call("GET", "/reports/sales?" + urllib.parse.urlencode({
         "from": day, "to": until}), token=cashier), 403)
+
+
+def stripe_library():
+    """The official library, pointed at the stand-in."""
+    import stripe
+
+    stripe.api_key = STRIPE_KEY
+    stripe.api_base = STRIPE_API_BASE
+    return stripe
+
+
+def signed(stripe, payload, timestamp=None, secret=WEBHOOK_SECRET):
+    """`Stripe-Signature` for `payload` as the provider makes it (the library's own signing)."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signature = stripe.WebhookSignature._compute_signature(f"{timestamp}.{payload}", secret)
+    return f"t={timestamp},v1={signature}"
+
+
+def post_event(payload, signature):
+    request = urllib.request.Request(BASE + "/payments/stripe", data=payload.encode(), method="POST",
+                                     headers={"content-type": "application/json", "stripe-signature": signature})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def online(customer, cashier, screening, seats):
+    """README's online purchase: checkout, the card paid at the provider, the provider's webhook
+    (delivered by the stand-in) paying the reservation; forged events; a refund."""
+    stripe = stripe_library()
+    stand_in = urllib.request.Request(f"{STRIPE_API_BASE}/_config/webhooks/e2e", method="POST",
+                                      data=urllib.parse.urlencode({"url": BASE + "/payments/stripe",
+                                                                   "secret": WEBHOOK_SECRET}).encode())
+    urllib.request.urlopen(stand_in, timeout=30).read()
+    seat = seats[10]["ticket_id"]
+    booked = expect("book a seat in checkout", *call("POST", "/reservations", {
+        "ticket_ids": [seat], "checkout": True}, token=customer), 201)
+    checkout = booked["checkout"]
+    check(f"the checkout charges the reservation's total: {checkout['amount']} {checkout['currency']}",
+          checkout["amount"] == 1520 and checkout["currency"] == "eur" and checkout["expires_at"] == booked["pay_by"])
+    method = stripe.PaymentMethod.create(type="card", card={
+        "number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"})
+    stripe.PaymentIntent.modify(checkout["payment_intent_id"], payment_method=method.id)
+    intent = stripe.PaymentIntent.confirm(checkout["payment_intent_id"])
+    check(f"the card payment succeeded at the provider: {intent.status}", intent.status == "succeeded")
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        stored = expect("the reservation, as its customer reads it", *call(
+            "GET", f"/reservations/{booked['id']}", token=customer), 200)
+        if stored["status"] == "paid":
+            break
+        time.sleep(1)
+    check("the provider's webhook paid it: online, with its pass",
+          stored["status"] == "paid" and stored["payment_method"] == "online" and stored["tickets"][0]["code"])
+
+    event = json.dumps({"id": "evt_e2e_" + secrets.token_hex(8), "object": "event",
+                        "type": "payment_intent.succeeded", "data": {"object": intent.to_dict()}})
+    status, body = post_event(event, signed(stripe, event))
+    check(f"a forged duplicate of the success changes nothing: {status} {body.get('outcome')}",
+          status == 200 and body["outcome"] == "duplicate")
+    status, body = post_event(event, signed(stripe, event, timestamp=int(time.time()) - 600))
+    check(f"a signature ten minutes old is refused: {status}", status == 400 and body["code"] == "invalid_signature")
+    status, body = post_event(event, signed(stripe, event, secret="whsec_someone_else"))
+    check(f"a signature with another secret is refused: {status}", status == 400 and body["code"] == "invalid_signature")
+
+    refunded = expect("the customer cancels: refunded at the provider", *call(
+        "POST", f"/reservations/{booked['id']}/cancel", token=customer), 200)
+    check(f"the refund: {refunded['refund']}", refunded["refunded"] is True
+          and refunded["refund"]["status"] == "succeeded" and refunded["refund"]["amount"] == 1520)
+    at_provider = [r for r in stripe.Refund.list(limit=100).data if r.payment_intent == intent.id]
+    check("the provider holds exactly one refund of it", len(at_provider) == 1 and at_provider[0].amount == 1520)
 
 
 def check(what, ok):

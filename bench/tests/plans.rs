@@ -13,7 +13,7 @@ const SEED: &str = include_str!("../scale.sql");
 /// The statements, with the parameter types to prepare them with.
 const RESERVATIONS: (&str, &str) = (
     include_str!("../../functions/reservations/sql/reservations.sql"),
-    "bigint, bigint, reservation_status, bigint, bigint, bigint, boolean, bigint",
+    "bigint, bigint, reservation_status, bigint, bigint, bigint, boolean, bigint, text",
 );
 const TICKETS: (&str, &str) = (
     include_str!("../../functions/screenings/sql/tickets.sql"),
@@ -149,17 +149,22 @@ async fn heavy_lists_read_a_page_not_a_table(pool: PgPool) {
         (
             "reservations, staff",
             RESERVATIONS,
-            format!("null, null, null, 20, 0, {admin}, true, {cap}"),
+            format!("null, null, null, 20, 0, {admin}, true, {cap}, null"),
+        ),
+        (
+            "reservations with a failed refund",
+            RESERVATIONS,
+            format!("null, null, null, 20, 0, {admin}, true, {cap}, 'failed'"),
         ),
         (
             "reservations, a customer",
             RESERVATIONS,
-            format!("{customer}, null, null, 20, 0, {customer}, false, {cap}"),
+            format!("{customer}, null, null, 20, 0, {customer}, false, {cap}, null"),
         ),
         (
             "reservations of a screening",
             RESERVATIONS,
-            format!("null, {screening}, null, 20, 0, {admin}, true, {cap}"),
+            format!("null, {screening}, null, 20, 0, {admin}, true, {cap}, null"),
         ),
         ("tickets", TICKETS, format!("null, 20, 0, {cap}")),
         (

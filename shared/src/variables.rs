@@ -188,6 +188,18 @@ pub const VARIABLES: &[Variables] = &[
         defaults: Default::Values(&[("https://api.stripe.com", "")]),
     },
     Variables {
+        names: &["STRIPE_PUBLISHABLE_KEY"],
+        used_by: "docs",
+        meaning: "the Stripe account's publishable key, for the shop page's card element (template parameter `StripePublishableKey`)",
+        defaults: Default::Text("none: the shop page cannot take cards"),
+    },
+    Variables {
+        names: &["STRIPE_JS_URL"],
+        used_by: "docs",
+        meaning: "where the shop page loads Stripe's browser script from (`make dev`: the local stand-in's)",
+        defaults: Default::Values(&[("https://js.stripe.com/v3/", "")]),
+    },
+    Variables {
         names: &["PAYMENTS_FUNCTION"],
         used_by: "reservations",
         meaning: "the payments function, outside the VPC, that calls the provider for the functions in it (through the VPC's Lambda endpoint); empty, online sales are off (template parameter `OnlineSales=disabled`)",

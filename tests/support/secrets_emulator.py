@@ -28,9 +28,11 @@ def create(sm, name, value):
     return sm.create_secret(Name=f"{name}-{time.time_ns()}", SecretString=json.dumps(value))["ARN"]
 
 
-def app_and_database(endpoint, name, database):
-    """A new app secret (a fresh 64-character signing key) and the database secret `database`:
-    (app secret ARN, database secret ARN, signing key)."""
+def app_and_database(endpoint, name, database, extra=None):
+    """A new app secret (a fresh 64-character signing key, and `extra` keys such as the payment
+    provider's) and the database secret `database`: (app secret ARN, database secret ARN,
+    signing key)."""
     sm = client(endpoint)
     key = secrets.token_urlsafe(48)
-    return create(sm, f"{name}-app", {"jwt_secret": key}), create(sm, f"{name}-db", database), key
+    app = {"jwt_secret": key, **(extra or {})}
+    return create(sm, f"{name}-app", app), create(sm, f"{name}-db", database), key

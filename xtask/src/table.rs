@@ -102,13 +102,13 @@ pub const FUNCTIONS: &[Function] = &[
     },
     Function {
         name: "docs",
-        description: "/openapi.json and /docs (Swagger UI)",
-        comment: "The OpenAPI document and Swagger UI, all served from the binary: no secrets, no\n\
-                  database, no VPC.",
+        description: "/openapi.json, /docs (Swagger UI) and /docs/shop",
+        comment: "The OpenAPI document, Swagger UI and the shop page, all served from the binary: no\n\
+                  secrets, no database, no VPC.",
         kind: Kind::Static,
         memory: 128,
         timeout: API_TIMEOUT,
-        settings: &[],
+        settings: &[("STRIPE_PUBLISHABLE_KEY", "StripePublishableKey")],
         exact_routes: &[],
         invokes: &[],
     },

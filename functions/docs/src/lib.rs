@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `GET /openapi.json`: the OpenAPI 3.1 document of every route of every function | anyone |
 //! | `GET /docs`, `GET /docs/{file}`: Swagger UI, served from this binary (no CDN) | anyone |
+//! | `GET /docs/shop`: a small shop: sign in, pick seats on the seat map, pay by card, see the passes | anyone |
 //!
 //! The document is generated from the handlers' `#[utoipa::path]` annotations of each
 //! function and merged here. Swagger UI's Authorize uses OAuth2's password flow against
@@ -95,6 +96,24 @@ pub fn openapi() -> OpenApi {
 struct Docs {
     document: Bytes,
     ui: Arc<Config<'static>>,
+    shop: Bytes,
+}
+
+/// The shop page, configured with the provider's publishable key (`STRIPE_PUBLISHABLE_KEY`) and
+/// where its browser script is (`STRIPE_JS_URL`: Stripe's own, or the local stand-in's).
+pub fn shop_page(publishable_key: &str, script: &str) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        (script.starts_with("https://") || script.starts_with("http://"))
+            && !script.contains(['"', '<', '>', '\'', ' ']),
+        "STRIPE_JS_URL is not a plain http(s) URL"
+    );
+    Ok(include_str!("shop.html")
+        .replace("{{STRIPE_JS_URL}}", script)
+        // A JSON string is a JavaScript string literal; `<` is escaped so it cannot end the script.
+        .replace(
+            "{{STRIPE_PUBLISHABLE_KEY}}",
+            &serde_json::to_string(publishable_key)?.replace('<', "\\u003c"),
+        ))
 }
 
 impl std::fmt::Debug for Docs {
@@ -114,13 +133,22 @@ pub fn router() -> Router {
         .try_it_out_enabled(false)
         .persist_authorization(false)
         .display_request_duration(true);
+    let variable = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let page = shop_page(
+        &variable("STRIPE_PUBLISHABLE_KEY").unwrap_or_default(),
+        &variable("STRIPE_JS_URL")
+            .unwrap_or_else(|| shared::variables::default_of("STRIPE_JS_URL").to_owned()),
+    )
+    .expect("the shop page's settings");
     let docs = Docs {
         document: Bytes::from(document),
         ui: Arc::new(ui),
+        shop: Bytes::from(page),
     };
     let routes = Router::new()
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(ui_index))
+        .route("/docs/shop", get(shop))
         .route("/docs/{*file}", get(ui_file));
     shared::http::finish(routes, docs)
 }
@@ -133,6 +161,18 @@ async fn openapi_json(State(docs): State<Docs>) -> Response {
             (CACHE_CONTROL, "public, max-age=300"),
         ],
         docs.document,
+    )
+        .into_response()
+}
+
+/// `GET /docs/shop`: the shop page.
+async fn shop(State(docs): State<Docs>) -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/html; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=300"),
+        ],
+        docs.shop,
     )
         .into_response()
 }

@@ -20,11 +20,15 @@ with matching as materialized (
            and ($3::reservation_status is null or current_status(status, pay_by) = $3)
          order by created_at desc, id desc limit $8)
         union all
-        (select r.id, r.created_at from refunds rf join reservations r on r.id = rf.reservation_id
+        (select r.id, r.created_at from refunds rf
+         -- `limit 1` keeps this a lookup by primary key per refund, whatever the estimates.
+         cross join lateral (select id, created_at, user_id, screening_id, status, pay_by from reservations
+                             where id = rf.reservation_id limit 1) r
          where $9::text is not null and rf.status = $9
            and ($1::bigint is null or r.user_id = $1) and ($2::bigint is null or r.screening_id = $2)
            and ($3::reservation_status is null or current_status(r.status, r.pay_by) = $3)
-         order by r.created_at desc, r.id desc limit $8)
+         -- The newest refunds in that state, by their index; the page is then ordered as every other.
+         order by rf.created_at desc, rf.id desc limit $8)
     )
 select t.total as "total!", d.id, d.status as "status: Status", d.total_price, d.created_at, d.cancelled_at,
        d.user_id, d.user_username, d.user_full_name, d.booked_by_id, d.booked_by_username,

@@ -214,7 +214,7 @@ pub(crate) async fn reconcile(state: &AppState) -> Result<Reconciliation> {
     }
     let refunds = sqlx::query_scalar!(
         r#"select payment_intent_id as "payment_intent_id!" from refunds
-           where status <> 'succeeded' order by updated_at limit $1"#,
+           where status in ('pending', 'failed') order by updated_at limit $1"#,
         BATCH
     )
     .fetch_all(&state.db)

@@ -20,13 +20,14 @@ pub(crate) struct PaymentBody {
     method: PaymentMethod,
 }
 
-/// Pays reservation `id`, taken by `cashier`, and reads it back.
+/// Pays reservation `id`, taken by `cashier`, and reads it back; with the PaymentIntent of the
+/// checkout it had open, if any.
 async fn pay_and_read(
     db: &mut PgConnection,
     id: i64,
     cashier: AuthUser,
     method: PaymentMethod,
-) -> Result<Reservation> {
+) -> Result<(Reservation, Option<String>)> {
     let outcome = sqlx::query_file!("sql/pay.sql", id, cashier.id, method as PaymentMethod)
         .fetch_optional(&mut *db)
         .await?
@@ -35,9 +36,10 @@ async fn pay_and_read(
         return Err(refusal(outcome.status, outcome.upcoming));
     }
     tracing::info!(reservation_id = id, ?method, "reservation paid");
-    fetch(db, id, None)
+    let reservation = fetch(db, id, None)
         .await?
-        .ok_or(Error::NotFound("reservation"))
+        .ok_or(Error::NotFound("reservation"))?;
+    Ok((reservation, outcome.open_checkout))
 }
 
 /// Why a reservation in `status` could not be paid.
@@ -98,28 +100,25 @@ pub(crate) async fn pay(
         ));
     }
     let fingerprint = Sha256::digest(format!("pay:{id}:{method:?}"));
+    let mut open_checkout = None;
     let response = idempotency::respond(
         &state.db,
         cashier.id,
         key,
         &fingerprint,
         StatusCode::OK,
-        async |db| pay_and_read(db, id, cashier, method).await,
+        async |db| {
+            let (reservation, checkout) = pay_and_read(db, id, cashier, method).await?;
+            open_checkout = checkout;
+            Ok(reservation)
+        },
     )
     .await?;
-    if response.status() == StatusCode::OK {
-        // Paid at the till while in checkout: the PaymentIntent is cancelled, or, if it
-        // succeeded meanwhile, refunded (the till's payment is the one kept).
-        let open = sqlx::query_scalar!(
-            "select payment_intent_id from checkouts where reservation_id = $1 and closed_at is null",
-            id
-        )
-        .fetch_optional(&state.db)
-        .await?;
-        if let Some(payment_intent) = open {
-            if let Err(error) = online::close_checkout(&state, &payment_intent).await {
-                tracing::warn!(%error, "checkout left for reconciliation");
-            }
+    // Paid at the till while in checkout: the PaymentIntent is cancelled, or, if it succeeded
+    // meanwhile, refunded (the till's payment is the one kept).
+    if let Some(payment_intent) = open_checkout {
+        if let Err(error) = online::close_checkout(&state, &payment_intent).await {
+            tracing::warn!(%error, "checkout left for reconciliation");
         }
     }
     Ok(response)
