@@ -41,6 +41,8 @@ last_headers = {}
 STRIPE_KEY = "sk_test_e2e_" + secrets.token_hex(8)
 WEBHOOK_SECRET = "whsec_e2e_" + secrets.token_hex(16)
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "http://127.0.0.1:8420")
+# A screening with free seats and online sales open, for the shop page in Chromium.
+SHOP_SCREENING = None
 
 
 def call(method, path, body=None, token=None, form=None):
@@ -185,6 +187,8 @@ def flow():
     sensitive += [cashier["access_token"], cashier["refresh_token"]]
     box_office(token, cashier["access_token"], customer, film)
     online(customer, cashier["access_token"], screening, seats)
+    global SHOP_SCREENING
+    SHOP_SCREENING = screening["id"]
     accounts(admin["access_token"], sensitive)
     return sensitive
 
@@ -386,6 +390,24 @@ def browser():
     checks += 1
 
 
+def shop(sensitive):
+    """The shop page in Chromium: a customer picks two seats, pays by card, sees the passes."""
+    global checks
+    print("== the shop page in Chromium", flush=True)
+    password = "Shop#" + secrets.token_hex(8)
+    sensitive.append(password)
+    username = "shop_" + secrets.token_hex(4)
+    expect("register the shop's customer", *call("POST", "/auth/register", {
+        "username": username, "password": password, "confirm_password": password, "full_name": "Shop Per"}), 201)
+    finished = subprocess.run(["node", "tests/browser/shop.test.mjs"], env={
+        **os.environ, "BASE_URL": BASE, "SHOP_USERNAME": username, "SHOP_PASSWORD": password,
+        "SHOP_SCREENING": str(SHOP_SCREENING), "STRIPE_ORIGIN": STRIPE_API_BASE,
+        "SCREENSHOT": "target/browser/shop.png"})
+    if finished.returncode != 0:
+        sys.exit("FAIL the shop page in Chromium; see above and target/browser/")
+    checks += 1
+
+
 def main():
     global checks
     app_arn, db_arn, jwt_secret = create_secrets()
@@ -396,6 +418,7 @@ def main():
         # Before the fuzzer, which as an admin may demote or deactivate accounts.
         if os.environ.get("E2E_BROWSER", "1") == "1":
             browser()
+            shop(sensitive)
         if os.environ.get("E2E_FUZZ", "1") == "1":
             fuzz.run(BASE, DOCUMENT, fuzz_tokens(sensitive), "target/fuzz", LOG)
             checks += 1
