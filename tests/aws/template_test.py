@@ -36,6 +36,13 @@ VPC_FUNCTIONS = [f["logical_id"] for f in cfn.TABLE if f["vpc"]]
 BY_BINARY = {binary: logical_id for logical_id, binary in cfn.FUNCTIONS.items()}
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 FORWARDED = [f["logical_id"] for f in cfn.TABLE if f["prefixes"]]
+#: Functions that read the application secret (the API functions, and the outbound payments
+#: function for the provider's key).
+SECRET_READERS = VPC_FUNCTIONS + [f["logical_id"] for f in cfn.TABLE if f["kind"] == "outbound"]
+#: Logical id by function name.
+LOGICAL_ID = {f["name"]: f["logical_id"] for f in cfn.TABLE}
+#: The outbound functions each function invokes, by logical id.
+INVOKES = {f["logical_id"]: [LOGICAL_ID[name] for name in f["invokes"]] for f in cfn.TABLE if f["invokes"]}
 API_TIMEOUT_S = 10
 
 passed = 0
@@ -192,6 +199,11 @@ def check_environment(mode, rendered):
         own = "ADMIN_SECRET_ARN" if logical_id == "MigrateFunction" else "APP_SECRET_ARN"
         settings = OWN_SETTINGS.get(logical_id, {})
         contract = DB_KEYS | {own} | set(settings) | ({"API_DB_SECRET_ARN"} if logical_id == "MigrateFunction" else set())
+        if logical_id in INVOKES:
+            contract |= {"PAYMENTS_FUNCTION"}
+            # Online sales off (the default): empty, and the function sells nothing online.
+            check(f"{mode}: {logical_id} PAYMENTS_FUNCTION is empty while online sales are off",
+                  env.get("PAYMENTS_FUNCTION") == "", str(env.get("PAYMENTS_FUNCTION")))
         check(f"{mode}: {logical_id} has exactly the contract's variables", set(env) == contract,
               f"extra {sorted(set(env) - contract)}, missing {sorted(contract - set(env))}")
         for key, parameter in settings.items():
@@ -231,8 +243,12 @@ def check_environment(mode, rendered):
         check(f"{mode}: {logical_id} pool of 2, acquire within {acquire} s, idle connections closed after {idle} s",
               (env.get("DB_POOL_MAX_CONNECTIONS"), env.get("DB_ACQUIRE_TIMEOUT_SECONDS"), env.get("DB_IDLE_TIMEOUT_SECONDS"))
               == ("2", acquire, idle), str(env))
-    check(f"{mode}: DocsFunction has no environment", cfn.function_environment(rendered, "DocsFunction") == {},
+    check(f"{mode}: DocsFunction has only its own settings (the shop's publishable key)",
+          cfn.function_environment(rendered, "DocsFunction") == {"STRIPE_PUBLISHABLE_KEY": ""},
           str(cfn.function_environment(rendered, "DocsFunction")))
+    check(f"{mode}: PaymentsFunction reads only the application secret (its provider key)",
+          cfn.function_environment(rendered, "PaymentsFunction") == {"APP_SECRET_ARN": {"Ref": "AppSecret"}},
+          str(cfn.function_environment(rendered, "PaymentsFunction")))
     check(f"{mode}: FallbackFunction has only ROUTES", set(cfn.function_environment(rendered, "FallbackFunction")) == {"ROUTES"})
     timeout = RESUME_TIMEOUT_S if pausing else API_TIMEOUT_S
     for logical_id in API_FUNCTIONS:
@@ -283,7 +299,11 @@ def check_iam(mode, rendered):
         "FallbackFunction": {("lambda:InvokeFunction", json.dumps({"Fn::GetAtt": [f, "Arn"]}, sort_keys=True))
                              for f in FORWARDED},
         "DocsFunction": set(),
+        "PaymentsFunction": reads({"Ref": "AppSecret"}),
     }
+    for logical_id, targets in INVOKES.items():
+        expected[logical_id] = expected[logical_id] | {
+            ("lambda:InvokeFunction", json.dumps({"Fn::GetAtt": [target, "Arn"]}, sort_keys=True)) for target in targets}
     for logical_id, want in expected.items():
         statements, managed = cfn.function_role_statements(rendered, logical_id)
         granted = set()
@@ -520,6 +540,40 @@ def check_budget():
           str(budget))
 
 
+def check_online_sales():
+    """OnlineSales=enabled adds the Lambda endpoint (one zone in the lean profile, two in the
+    standard one) and the scheduled reconciliation (every 6 hours with a pausing database, every
+    5 minutes otherwise), whose role may invoke the reservations function only; disabled, neither."""
+    off = cfn.render("create", {})
+    check("online sales off: no Lambda endpoint, no schedule",
+          not {"LambdaEndpoint", "ReconcileSchedule", "ReconcileScheduleRole"} & set(off["Resources"]))
+    for mode, zones, rate in (("create", 1, "rate(6 hours)"), ("standard", 2, "rate(5 minutes)")):
+        rendered = cfn.render(mode, {"OnlineSales": "enabled"})
+        res = rendered["Resources"]
+        endpoint = res.get("LambdaEndpoint", {}).get("Properties", {})
+        check(f"{mode}, online sales: a Lambda interface endpoint with private DNS in {zones} zone(s)",
+              endpoint.get("ServiceName") == {"Fn::Sub": "com.amazonaws.${AWS::Region}.lambda"}
+              and endpoint.get("PrivateDnsEnabled") is True and len(endpoint.get("SubnetIds", [])) == zones,
+              str(endpoint))
+        env = cfn.function_environment(rendered, "ReservationsFunction")
+        check(f"{mode}, online sales: the reservations function names the payments function",
+              env.get("PAYMENTS_FUNCTION") == {"Ref": "PaymentsFunction"}, str(env.get("PAYMENTS_FUNCTION")))
+        schedule = res.get("ReconcileSchedule", {}).get("Properties", {})
+        check(f"{mode}, online sales: the reconciliation runs {rate}, as a task, never retried",
+              schedule.get("ScheduleExpression") == rate
+              and json.loads(schedule["Target"]["Input"]) == {"task": "reconcile"}
+              and schedule["Target"]["Arn"] == {"Fn::GetAtt": ["ReservationsFunction", "Arn"]}
+              and schedule["Target"]["RetryPolicy"] == {"MaximumRetryAttempts": 0}, str(schedule))
+        role = res.get("ReconcileScheduleRole", {}).get("Properties", {})
+        statements = [st for p in role.get("Policies", []) for st in p["PolicyDocument"]["Statement"]]
+        check(f"{mode}, online sales: the schedule may invoke the reservations function only",
+              statements == [{"Effect": "Allow", "Action": "lambda:InvokeFunction",
+                              "Resource": {"Fn::GetAtt": ["ReservationsFunction", "Arn"]}}], str(statements))
+    outputs = cfn.load_template()["Outputs"]
+    check("the stack outputs the webhook URL for the provider's dashboard",
+          outputs.get("StripeWebhookUrl", {}).get("Value", {}).get("Fn::Sub", "").endswith("/payments/stripe"))
+
+
 def check_customer_key():
     """With SecretsKmsKeyArn, exactly the functions that read secrets may decrypt with that key,
     and only through Secrets Manager."""
@@ -528,7 +582,7 @@ def check_customer_key():
     for logical_id in cfn.FUNCTIONS:
         statements, _ = cfn.function_role_statements(rendered, logical_id)
         kms = [s for s in statements if s.get("Action") == "kms:Decrypt"]
-        reads = logical_id in VPC_FUNCTIONS
+        reads = logical_id in SECRET_READERS
         check(f"database with a customer key: {logical_id} {'may' if reads else 'may not'} decrypt with it",
               (kms == [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key,
                         "Condition": {"StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}}}])
@@ -694,6 +748,7 @@ def main():
                         check_first_deploy_leftovers_and_reruns, check_database_alarms):
             section(mode, rendered)
     check_customer_key()
+    check_online_sales()
     check_budget()
     check_alarm_topic()
     check_rules_refuse()

@@ -123,6 +123,7 @@ fn functions_json() -> String {
                 "timeout": f.timeout,
                 "settings": f.settings.iter().map(|(variable, parameter)| json!({"variable": variable, "parameter": parameter})).collect::<Vec<_>>(),
                 "prefixes": prefixes(f.name).iter().map(|p| p.path.clone()).collect::<Vec<_>>(),
+                "invokes": f.invokes,
             })
         })
         .collect();

@@ -143,6 +143,16 @@ pub(crate) async fn close_checkout(state: &AppState, payment_intent: &str) -> Re
     Ok(())
 }
 
+/// Closes the checkout of `payment_intent`, if there is one; what the provider cannot do now,
+/// reconciliation finishes.
+pub(crate) async fn close_if_open(state: &AppState, payment_intent: Option<&str>) {
+    if let Some(payment_intent) = payment_intent
+        && let Err(error) = close_checkout(state, payment_intent).await
+    {
+        tracing::warn!(payment_intent, %error, "checkout left for reconciliation");
+    }
+}
+
 /// Asks the provider about an open checkout (a webhook may never arrive) and applies a
 /// success. Answers whether anything changed.
 pub(crate) async fn refresh(state: &AppState, payment_intent: &str) -> Result<bool> {

@@ -116,10 +116,6 @@ pub(crate) async fn pay(
     .await?;
     // Paid at the till while in checkout: the PaymentIntent is cancelled, or, if it succeeded
     // meanwhile, refunded (the till's payment is the one kept).
-    if let Some(payment_intent) = open_checkout {
-        if let Err(error) = online::close_checkout(&state, &payment_intent).await {
-            tracing::warn!(%error, "checkout left for reconciliation");
-        }
-    }
+    online::close_if_open(&state, open_checkout.as_deref()).await;
     Ok(response)
 }

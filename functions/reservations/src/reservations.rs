@@ -249,11 +249,7 @@ pub(crate) async fn cancel(
     if let Some(payment_intent) = &outcome.refund_intent {
         online::send_refund(&state, payment_intent).await?;
     }
-    if let Some(payment_intent) = &outcome.open_checkout {
-        if let Err(error) = online::close_checkout(&state, payment_intent).await {
-            tracing::warn!(%error, "checkout left for reconciliation");
-        }
-    }
+    online::close_if_open(&state, outcome.open_checkout.as_deref()).await;
     let mut conn = state.db.acquire().await?;
     let reservation = fetch(&mut conn, id, None)
         .await?

@@ -505,7 +505,7 @@ async fn a_success_at_the_lapse_instant_while_another_books_ends_one_way(pool: P
                 paid += 1;
                 booking.expect_error(StatusCode::CONFLICT, "seats_taken");
                 assert!(
-                    stand_in::refunds_of(&intent["id"].as_str().expect("id").to_owned())
+                    stand_in::refunds_of(intent["id"].as_str().expect("id"))
                         .await
                         .is_empty()
                 );
