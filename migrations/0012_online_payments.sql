@@ -247,14 +247,15 @@ end
 $$;
 
 -- What the provider said of a refund: its status and id; a reservation whose payment came back
--- in full reads `refunded`.
+-- in full reads `refunded`. A refund that succeeded stays succeeded, whatever older news arrives
+-- after it (webhooks come in any order).
 create function record_refund(intent text, refund_status text, refund_id text) returns void
     language sql volatile
 begin atomic
     with refund as (
         update refunds set status = refund_status, provider_refund_id = coalesce(refund_id, provider_refund_id),
                            updated_at = now()
-        where payment_intent_id = intent
+        where payment_intent_id = intent and (status <> 'succeeded' or refund_status = 'succeeded')
         returning reservation_id, status
     )
     update reservations r set refunded = true

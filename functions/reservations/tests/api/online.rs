@@ -105,6 +105,32 @@ impl Cinema {
     }
 }
 
+/// `event`, signed when it is sent, delivered to `app`'s webhook after `delay`, on a task of
+/// its own.
+fn deliver_later(
+    app: &TestApp,
+    event: &Value,
+    delay: std::time::Duration,
+) -> tokio::task::JoinHandle<TestResponse> {
+    let (app, body) = (app.clone(), event.to_string());
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        let signature = stand_in::signature(
+            stand_in::WEBHOOK_SECRET,
+            chrono::Utc::now().timestamp(),
+            &body,
+        );
+        app.raw(
+            Request::post("/payments/stripe")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("stripe-signature", signature)
+                .body(Body::from(body))
+                .expect("request"),
+        )
+        .await
+    })
+}
+
 fn intent_id(reservation: &Value) -> String {
     reservation["checkout"]["payment_intent_id"]
         .as_str()
@@ -249,25 +275,7 @@ async fn twenty_concurrent_duplicate_webhooks_apply_one_payment(pool: PgPool) {
     let intent = stand_in::pay(&intent_id(&booked)).await;
     let event = stand_in::succeeded_event(&intent);
     let tasks = (0..20)
-        .map(|_| {
-            let (c, event) = (c.app.clone(), event.clone());
-            tokio::spawn(async move {
-                let body = event.to_string();
-                let signature = stand_in::signature(
-                    stand_in::WEBHOOK_SECRET,
-                    chrono::Utc::now().timestamp(),
-                    &body,
-                );
-                c.raw(
-                    Request::post("/payments/stripe")
-                        .header(header::CONTENT_TYPE, "application/json")
-                        .header("stripe-signature", signature)
-                        .body(Body::from(body))
-                        .expect("request"),
-                )
-                .await
-            })
-        })
+        .map(|_| deliver_later(&c.app, &event, std::time::Duration::ZERO))
         .collect();
     let answers = join_all(tasks).await;
     let outcomes: Vec<&str> = answers
@@ -457,28 +465,11 @@ async fn a_success_at_the_lapse_instant_while_another_books_ends_one_way(pool: P
             .await;
         let event = stand_in::succeeded_event(&intent);
         // The webhook and Bob's booking race across the lapse instant, spread around it.
-        let webhook = {
-            let (app, event) = (c.app.clone(), event.clone());
-            tokio::spawn(async move {
-                tokio::time::sleep(std::time::Duration::from_millis(
-                    20 + (round as u64 % 5) * 10,
-                ))
-                .await;
-                let body = event.to_string();
-                let signature = stand_in::signature(
-                    stand_in::WEBHOOK_SECRET,
-                    chrono::Utc::now().timestamp(),
-                    &body,
-                );
-                app.raw(
-                    Request::post("/payments/stripe")
-                        .header("stripe-signature", signature)
-                        .body(Body::from(body))
-                        .expect("request"),
-                )
-                .await
-            })
-        };
+        let webhook = deliver_later(
+            &c.app,
+            &event,
+            std::time::Duration::from_millis(20 + (round as u64 % 5) * 10),
+        );
         let booking = {
             let (app, token) = (c.app.clone(), c.bob.1.clone());
             tokio::spawn(async move {
@@ -560,27 +551,13 @@ async fn the_till_and_an_online_payment_at_once_keep_exactly_one(pool: PgPool) {
         let booked = c.checkout(&c.alice.1, &[c.tickets[round]]).await;
         let intent = stand_in::pay(&intent_id(&booked)).await;
         let event = stand_in::succeeded_event(&intent);
-        let webhook = {
-            let (app, event) = (c.app.clone(), event.clone());
-            tokio::spawn(async move {
-                let body = event.to_string();
-                let signature = stand_in::signature(
-                    stand_in::WEBHOOK_SECRET,
-                    chrono::Utc::now().timestamp(),
-                    &body,
-                );
-                app.raw(
-                    Request::post("/payments/stripe")
-                        .header("stripe-signature", signature)
-                        .body(Body::from(body))
-                        .expect("request"),
-                )
-                .await
-            })
-        };
+        // Each side goes first in some rounds: up to 8 ms apart, either way.
+        let (head_start, pause) = ((round as u64 % 5) * 2, 8 - (round as u64 % 5) * 2);
+        let webhook = deliver_later(&c.app, &event, std::time::Duration::from_millis(head_start));
         let pay = {
             let (app, token, id) = (c.app.clone(), c.cashier.1.clone(), id(&booked));
             tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
                 app.post(
                     &format!("/reservations/{id}/pay"),
                     Some(&token),
@@ -680,8 +657,18 @@ async fn cancelling_an_online_purchase_refunds_it_within_the_window(pool: PgPool
         cancelled["refund"],
         json!({"status": "succeeded", "amount": 1520, "currency": "eur", "reason": "requested_by_customer"})
     );
-    assert_eq!(stand_in::refunds_of(&intent_id(&booked)).await.len(), 1);
+    let refunds = stand_in::refunds_of(&intent_id(&booked)).await;
+    assert_eq!(refunds.len(), 1);
     assert!(!c.reserved(c.tickets[0]).await);
+    // Older news of the refund, arriving late, does not undo it.
+    let mut stale = refunds[0].clone();
+    stale["status"] = json!("pending");
+    let event = json!({"id": "evt_stale_refund", "object": "event", "type": "refund.updated",
+                       "data": {"object": stale}});
+    c.deliver(&event).await.expect(StatusCode::OK);
+    let read = c.read(&c.alice.1, id(&booked)).await;
+    assert_eq!(read["refund"]["status"], "succeeded");
+    assert_eq!(read["refunded"], true);
 
     // An hour before the start a customer may no longer cancel an online purchase; staff may.
     let soon = screening(&c.app, 2, "1 hour").await;
