@@ -128,7 +128,7 @@ test-all: lambda-tools
 	$(MAKE) --no-print-directory fmt-check sqlx-check PG_SERVER='$(TEST_DB_SERVER)'; \
 	$(MAKE) --no-print-directory generated-check; \
 	wait $$tools || { cat target/tools.log; echo "FAIL make tools"; exit 1; }; \
-	$(MAKE) --no-print-directory py-check template-check browser-tools; \
+	$(MAKE) --no-print-directory py-check template-check openapi-lint browser-tools; \
 	moto_server -H 127.0.0.1 -p $(EMULATOR_PORT) > target/moto.log 2>&1 & echo $$! > target/moto.pid; \
 	for _ in $$(seq 50); do curl -s -o /dev/null http://127.0.0.1:$(EMULATOR_PORT)/ && break; sleep 0.2; done; \
 	$(MAKE) --no-print-directory stripe-stand-in; \
@@ -248,8 +248,17 @@ template-check: tools
 	$(VENV)/bin/python -m scripts.sam_package --dry-run > /dev/null
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template-file target/sam-dry-run/template.yaml
 
+# The OpenAPI document as API tooling reads it: Redocly's recommended rules, every warning an
+# error (tests/openapi/redocly.yaml).
+.PHONY: openapi-lint
+openapi-lint:
+	@mkdir -p target
+	cargo run -q --example openapi > target/openapi.json.tmp && mv target/openapi.json.tmp target/openapi.json
+	@[ -x tests/openapi/node_modules/.bin/redocly ] || npm ci --prefix tests/openapi --no-audit --no-fund --silent
+	tests/openapi/node_modules/.bin/redocly lint --config tests/openapi/redocly.yaml target/openapi.json 2>&1 | grep -v '[║╔╚]'
+
 .PHONY: lint
-lint: fmt-check py-check clippy template-check ## rustfmt, pyflakes, clippy (warnings are errors), cfn-lint, sam validate
+lint: fmt-check py-check clippy template-check openapi-lint ## rustfmt, pyflakes, clippy (warnings are errors), cfn-lint, sam validate, Redocly
 
 # The workspace lints (Cargo.toml) hold in CI too: make test runs this.
 .PHONY: clippy

@@ -12,6 +12,45 @@ use serde_json::Value;
 /// `Result` with the API's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What some errors add to their body beside `detail` and `code`, each only with the error that
+/// names it: the one list of these fields, for the body and for the document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ErrorExtras {
+    /// 409 `seats_taken`: the seats of the request that someone else holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_ids: Option<Vec<i64>>,
+    /// 409 `already_admitted`: when the pass was first admitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admitted_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// 409 `outside_check_in_window`: when check-in opens for the screening.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opens_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// 409 `outside_check_in_window`: when it closes (the screening's end).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closes_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// 409 `hold_limit_reached`: how many unpaid seats may be held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i32>,
+    /// 409 `hold_limit_reached`: `screening` (of one screening) or `total` (of all to come).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<HoldScope>,
+}
+
+/// Which hold limit a booking reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HoldScope {
+    Screening,
+    Total,
+}
+
+impl ErrorExtras {
+    /// As an error's `extra`.
+    pub fn into_extra(self) -> Option<Value> {
+        serde_json::to_value(self).ok()
+    }
+}
+
 /// One invalid field of a request, as listed in a 422 body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {

@@ -163,18 +163,60 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
         };
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                field_error(&path, &strip_position(&inner.to_string()))
-            }
-            _ => malformed(&inner),
+    let parsed = serde_path_to_error::deserialize(&mut deserializer);
+    let value = match parsed {
+        Ok(value) => value,
+        // A whole number written with a fraction (`1.0`) is an integer to JSON Schema, and so
+        // to the API description: read again with such numbers as integers.
+        Err(error)
+            if error
+                .inner()
+                .to_string()
+                .contains("invalid type: floating point") =>
+        {
+            let mut document: serde_json::Value =
+                serde_json::from_slice(body).map_err(|error| malformed(&error))?;
+            integral_floats_as_integers(&mut document);
+            return serde_path_to_error::deserialize(document).map_err(|error| {
+                let path = error.path().to_string();
+                field_error(&path, &strip_position(&error.into_inner().to_string()))
+            });
         }
-    })?;
+        Err(error) => {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            return Err(match inner.classify() {
+                serde_json::error::Category::Data => {
+                    field_error(&path, &strip_position(&inner.to_string()))
+                }
+                _ => malformed(&inner),
+            });
+        }
+    };
     deserializer.end().map_err(|error| malformed(&error))?;
     Ok(value)
+}
+
+/// Rewrites every number with a zero fraction that fits in 64 bits (`3.0`) as the integer it is.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(number) => {
+            if let Some(float) = number.as_f64().filter(|_| number.is_f64())
+                && float.fract() == 0.0
+                && float.abs() < 9.0e15
+            {
+                // Below 2^53 a float holds every whole number exactly.
+                #[allow(clippy::cast_possible_truncation)]
+                let whole = float as i64;
+                *number = serde_json::Number::from(whole);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        serde_json::Value::Object(fields) => {
+            fields.values_mut().for_each(integral_floats_as_integers);
+        }
+        _ => {}
+    }
 }
 
 fn malformed(error: &serde_json::Error) -> Error {
@@ -284,6 +326,16 @@ mod tests {
                 "{body:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_whole_number_with_a_fraction_is_an_integer() {
+        let sample = parse_json::<Sample>(br#"{"name": "a", "count": 3.0}"#).expect("3.0");
+        assert_eq!(sample.count, 3);
+        let error = parse_json::<Sample>(br#"{"name": "a", "count": 3.5}"#).unwrap_err();
+        assert_eq!(fields(error)[0].field, "count");
+        let error = parse_json::<Sample>(br#"{"name": "a", "count": 1e300}"#).unwrap_err();
+        assert_eq!(fields(error)[0].field, "count");
     }
 
     #[test]

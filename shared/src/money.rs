@@ -8,28 +8,21 @@ use serde::{Deserialize, Deserializer};
 pub const MAX_PRICE: Decimal = Decimal::from_parts(99_999_999, 0, 0, false, 2); // 999999.99
 
 /// An amount as a client sends it: a JSON string of digits with an optional sign and
-/// fraction (`"525.00"`, preferred; the pattern the API description gives), or a number.
-/// Anything else — `"NaN"`, `"1e400"`, `" 5"`, `"1_000"`, words — does not deserialize.
+/// fraction (`"525.00"`; the pattern the API description gives), never a number (a float has
+/// no exact cents). Anything else — `525`, `"NaN"`, `"1e400"`, `" 5"`, `"1_000"`, words — does
+/// not deserialize.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Amount(pub Decimal);
 
 impl<'de> Deserialize<'de> for Amount {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Number(serde_json::Number),
-        }
-        let text = match Raw::deserialize(deserializer)? {
-            Raw::Text(text) => text,
-            Raw::Number(number) => number.to_string(),
-        };
-        Some(text)
+        let problem = || serde::de::Error::custom("must be a decimal string such as \"525.00\"");
+        let text = serde_json::Value::deserialize(deserializer)?;
+        text.as_str()
             .filter(|text| is_plain_decimal(text))
-            .and_then(|text| Decimal::from_str_exact(&text).ok())
+            .and_then(|text| Decimal::from_str_exact(text).ok())
             .map(Amount)
-            .ok_or_else(|| serde::de::Error::custom("must be a decimal amount such as \"525.00\""))
+            .ok_or_else(problem)
     }
 }
 
@@ -47,18 +40,12 @@ fn is_plain_decimal(text: &str) -> bool {
 
 impl utoipa::PartialSchema for Amount {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
-        OneOfBuilder::new()
-            .item(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .pattern(Some(PATTERN))
-                    .examples(["525.00"]),
-            )
-            .item(ObjectBuilder::new().schema_type(Type::Number))
-            .description(Some(
-                "A decimal amount: a string such as \"525.00\" (preferred) or a number",
-            ))
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(PATTERN))
+            .examples(["525.00"])
+            .description(Some("A decimal amount as a string, such as \"525.00\""))
             .into()
     }
 }
@@ -88,17 +75,15 @@ mod tests {
     }
 
     #[test]
-    fn amounts_come_as_strings_or_numbers_and_nothing_else() {
+    fn amounts_come_as_decimal_strings_and_nothing_else() {
         assert_eq!(
             amount("\"525.00\"").expect("string"),
             Decimal::from_str("525.00").expect("d")
         );
-        assert_eq!(
-            amount("12.5").expect("number"),
-            Decimal::from_str("12.5").expect("d")
-        );
-        assert_eq!(amount("7").expect("integer"), Decimal::from(7));
+        assert_eq!(amount("\"7\"").expect("whole"), Decimal::from(7));
         for bad in [
+            "12.5",
+            "7",
             "\"NaN\"",
             "\"abc\"",
             "\"\"",

@@ -8,13 +8,16 @@
 
 use std::collections::BTreeMap;
 
+use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::schema::{AdditionalProperties, Schema};
-use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
+use utoipa::openapi::security::{
+    Flow, OAuth2, Password, Scopes, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoResponses, Modify, PartialSchema};
 
 pub use crate::error::ErrorBody;
-use crate::error::FieldError;
+use crate::error::{ErrorExtras, FieldError};
 pub use crate::pagination::PageParams;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -124,6 +127,87 @@ error_responses! {
     }
 }
 
+/// The longest summary: one line of a list of operations.
+pub const SUMMARY_MAX: usize = 60;
+
+/// An operation's summary and description. Each handler's doc comment begins with a one-line
+/// summary (`/// List films.`), which utoipa makes the summary, and goes on with what it does,
+/// which it makes the description; that begins with the route (`` `POST /films` (admin): … ``), which every viewer
+/// shows anyway: it is dropped, and who may call it (`admin`) leads the description. Rustdoc's
+/// link brackets are removed.
+pub fn summarize(summary: Option<&str>, description: Option<&str>) -> (String, Option<String>) {
+    let text = description
+        .unwrap_or_default()
+        .trim()
+        .replace("[`", "`")
+        .replace("`]", "`");
+    let (who, rest) = match text.strip_prefix('`').and_then(|t| t.split_once('`')) {
+        Some((_route, after)) => {
+            let after = after.trim_start();
+            match after.strip_prefix('(').and_then(|a| a.split_once(')')) {
+                Some((who, after)) => (Some(who.to_owned()), after.to_owned()),
+                None => (None, after.to_owned()),
+            }
+        }
+        None => (None, text.clone()),
+    };
+    let rest = capitalized(rest.trim_start_matches([':', '.']).trim());
+    let description = match who {
+        Some(who) => Some(format!("**{}.** {rest}", capitalized(&who))),
+        None if rest.is_empty() => None,
+        None => Some(rest),
+    };
+    let summary = summary.unwrap_or_default().trim().trim_end_matches('.');
+    (summary.to_owned(), description)
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// A page of a list (`Paginated_Film`) names its items by reference (`Film`) instead of a copy of
+/// their schema, so that a generated client has one type for a film whether it came in a list
+/// or alone.
+fn refer_page_items(schemas: &mut BTreeMap<String, RefOr<Schema>>) {
+    let names: Vec<String> = schemas
+        .keys()
+        .filter(|name| name.starts_with("Paginated_"))
+        .cloned()
+        .collect();
+    for name in names {
+        let item = name.trim_start_matches("Paginated_");
+        if !schemas.contains_key(item) {
+            continue;
+        }
+        let Some(page) = schemas.get(&name) else {
+            continue;
+        };
+        let Ok(mut page) = serde_json::to_value(page) else {
+            continue;
+        };
+        page["properties"]["items"]["items"] =
+            serde_json::json!({"$ref": format!("#/components/schemas/{item}")});
+        if let Ok(page) = serde_json::from_value(page) {
+            schemas.insert(name, page);
+        }
+    }
+}
+
+/// `Idempotency-Key`: 1–255 visible ASCII characters, never null (sent or not sent).
+fn idempotency_key_schema() -> RefOr<Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(255))
+        .pattern(Some("^[!-~]+$"))
+        .into()
+}
+
 /// Applied to every function's document: the shared schemas, the security scheme, and the
 /// 503 any route answers while the database cannot be reached.
 #[derive(Debug)]
@@ -135,7 +219,15 @@ impl Modify for Common {
         let mut body = ErrorBody::schema();
         if let RefOr::T(Schema::Object(object)) = &mut body {
             object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(true)));
+            // The fields some errors add, typed (each optional: only its error has it).
+            if let RefOr::T(Schema::Object(extras)) = ErrorExtras::schema() {
+                object.properties.extend(extras.properties);
+            }
         }
+        components
+            .schemas
+            .insert("HoldScope".into(), crate::error::HoldScope::schema());
+        refer_page_items(&mut components.schemas);
         components.schemas.insert("Error".into(), body);
         components
             .schemas
@@ -173,23 +265,79 @@ impl Modify for Common {
                 ) {
                     *id = format!("{tag}_{id}");
                 }
-                // Handler docs begin with their route (`` `GET /films/{id}`: … ``), which
-                // Swagger UI shows anyway; the summary is what follows.
-                if let Some(summary) = operation.summary.as_mut()
-                    && let Some((_, rest)) = summary.split_once("`: ")
-                    && summary.starts_with('`')
-                {
-                    let mut chars = rest.chars();
-                    *summary = chars
-                        .next()
-                        .map(|first| first.to_uppercase().chain(chars).collect())
-                        .unwrap_or_default();
+                let (summary, description) = summarize(
+                    operation.summary.as_deref(),
+                    operation.description.as_deref(),
+                );
+                operation.summary = Some(summary);
+                operation.description = description;
+                // Public operations say so (`security: []`), so that generated clients need no
+                // credentials for them; an optional token stays optional.
+                let public = match &operation.security {
+                    None => true,
+                    Some(requirements) => requirements
+                        .iter()
+                        .all(|requirement| *requirement == SecurityRequirement::default()),
+                };
+                if public {
+                    operation.security = Some(Vec::new());
+                }
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    let RefOr::T(parameter) = parameter else {
+                        continue;
+                    };
+                    if parameter.name.eq_ignore_ascii_case("Idempotency-Key") {
+                        parameter.schema = Some(idempotency_key_schema());
+                    } else if parameter.parameter_in == ParameterIn::Header {
+                        // A header is sent or not, never null.
+                        parameter.schema = Some(String::schema());
+                    }
                 }
                 operation
                     .responses
                     .responses
                     .entry("503".into())
                     .or_insert_with(|| unavailable.clone());
+            }
+        }
+        link_created_resources(openapi);
+    }
+}
+
+/// Links from each operation that creates a resource (`POST /films` → 201 with its `id`) to
+/// every operation on that resource (`GET`, `PATCH`, `DELETE /films/{id}`, `POST
+/// /reservations/{id}/pay`, …), so that a client, or a stateful test, knows how they connect.
+fn link_created_resources(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::link::LinkBuilder;
+    let mut targets: Vec<(String, String)> = Vec::new();
+    for (path, item) in &openapi.paths.paths {
+        for operation in [&item.get, &item.post, &item.patch, &item.put, &item.delete]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(id) = &operation.operation_id {
+                targets.push((path.clone(), id.clone()));
+            }
+        }
+    }
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let Some(create) = item.post.as_mut() else {
+            continue;
+        };
+        let Some(RefOr::T(created)) = create.responses.responses.get_mut("201") else {
+            continue;
+        };
+        let below = format!("{path}/{{id}}");
+        for (target_path, operation_id) in &targets {
+            if *target_path == below || target_path.starts_with(&format!("{below}/")) {
+                created.links.insert(
+                    operation_id.clone(),
+                    LinkBuilder::new()
+                        .operation_id(operation_id.clone())
+                        .parameter("id", "$response.body#/id")
+                        .build()
+                        .into(),
+                );
             }
         }
     }

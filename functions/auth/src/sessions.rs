@@ -72,6 +72,8 @@ fn pair(state: &AppState, user_id: i64, role: Role, refresh: SecretString) -> Re
     })
 }
 
+/// Sign in.
+///
 /// `POST /auth/login`: the OAuth2 password form (as Swagger UI sends it) or JSON.
 ///
 /// An unknown username and a wrong password get the same 401 after the same bcrypt work,
@@ -91,10 +93,8 @@ fn pair(state: &AppState, user_id: i64, role: Role, refresh: SecretString) -> Re
         ("Device-Token" = Option<String>, Header,
          description = "The `device_token` an earlier sign-in of this account answered with, from this device"),
     ),
-    request_body(content(
-        (Credentials = "application/x-www-form-urlencoded"),
-        (Credentials = "application/json"),
-    )),
+    request_body(content = Credentials, content_type = "application/json",
+                 description = "The credentials. The same fields as an OAuth2 password form (`application/x-www-form-urlencoded`, `grant_type=password`) are accepted too: that is what Swagger UI's Authorize sends"),
     responses(
         (status = 200, description = "Signed in", body = TokenPair,
          headers(("Cache-Control" = String, description = "`no-store`"))),
@@ -171,6 +171,8 @@ pub(crate) async fn login(
     Ok((no_store(), Json(tokens)))
 }
 
+/// Trade a refresh token for new tokens.
+///
 /// `POST /auth/refresh`: trades a refresh token for a new pair; the old one stops working.
 ///
 /// A token that was already used is a sign it was copied: presenting it again revokes every
@@ -224,6 +226,8 @@ pub(crate) async fn refresh(
     Ok((no_store(), Json(pair(&state, row.id, row.role, next)?)))
 }
 
+/// Sign out (revoke a refresh token).
+///
 /// `POST /auth/logout`: revokes the refresh token. Answers 204 whether or not the token
 /// was still valid, so it can be retried safely.
 #[utoipa::path(

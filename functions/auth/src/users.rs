@@ -39,6 +39,8 @@ pub(crate) struct Registration {
     full_name: Option<String>,
 }
 
+/// Register a customer account.
+///
 /// `POST /auth/register`: a new account with the `user` role. At most 300 registrations an
 /// hour from one client address (a busy box office behind one address never gets there).
 #[utoipa::path(
@@ -94,6 +96,8 @@ pub(crate) async fn register(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
+/// Read the signed-in account.
+///
 /// `GET /users/me`: the caller (401 once the account is deleted or deactivated).
 #[utoipa::path(
     get, path = "/users/me", tag = "users",
@@ -129,6 +133,8 @@ pub(crate) struct UserFilter {
     active: Option<bool>,
 }
 
+/// List users.
+///
 /// `GET /users?role=`: every user, by id, one page at a time (admin).
 #[utoipa::path(
     get, path = "/users", tag = "users",
@@ -227,6 +233,8 @@ fn last_admin() -> Error {
     )
 }
 
+/// Change a user's role.
+///
 /// `PATCH /users/{id}/role`: promote or demote a user (admin). The last active admin stays one.
 #[utoipa::path(
     patch, path = "/users/{id}/role", tag = "users",
@@ -275,6 +283,8 @@ pub(crate) struct AccountChange {
     active: bool,
 }
 
+/// Deactivate or reactivate an account.
+///
 /// `PATCH /users/{id}`: deactivate (`{"active": false}`) or reactivate an account (admin).
 ///
 /// A deactivated user cannot sign in or refresh (they get the same 401 as a wrong password),
@@ -337,6 +347,8 @@ pub(crate) struct PasswordChange {
     confirm_password: Option<SecretString>,
 }
 
+/// Change one's own password.
+///
 /// `POST /users/me/password`: change one's own password; every refresh token and device token
 /// of the account is revoked (other sessions end when their access tokens expire). A wrong
 /// current password is a 401 and counts as a failed sign-in for the account (for this

@@ -82,12 +82,25 @@ pub fn openapi() -> OpenApi {
     document.info = InfoBuilder::new()
         .title("Cinema API")
         .version(env!("CARGO_PKG_VERSION"))
+        .license(Some(
+            utoipa::openapi::LicenseBuilder::new()
+                .name(env!("CARGO_PKG_LICENSE"))
+                .identifier(Some(env!("CARGO_PKG_LICENSE")))
+                .build(),
+        ))
         .description(Some(
             "Films and genres, halls, screenings with seat maps, and seat reservations that \
              are never sold twice. Errors are JSON: `{\"detail\", \"code\"}`, with `errors` \
              listing every invalid field of a 422.",
         ))
         .build();
+    // Relative: the API is wherever the document is served from.
+    document.servers = Some(vec![
+        utoipa::openapi::ServerBuilder::new()
+            .url("/")
+            .description(Some("This API (the address the document is served from)"))
+            .build(),
+    ]);
     document
 }
 

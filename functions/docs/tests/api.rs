@@ -240,18 +240,95 @@ async fn sign_in_is_oauth2_password_flow_against_the_login_route() {
     let scheme = &document["components"]["securitySchemes"]["oauth2"];
     assert_eq!(scheme["type"], "oauth2");
     assert_eq!(scheme["flows"]["password"]["tokenUrl"], "/auth/login");
+    // One media type, so that generated clients have one sign-in function; Swagger UI's
+    // Authorize posts the OAuth2 form to the token URL whatever the body says (the router
+    // tests sign in both ways).
     let login = &document["paths"]["/auth/login"]["post"]["requestBody"]["content"];
-    assert!(login["application/x-www-form-urlencoded"].is_object());
-    assert!(login["application/json"].is_object());
-    assert!(
-        document["paths"]["/auth/login"]["post"]
-            .get("security")
-            .is_none()
+    assert_eq!(
+        login
+            .as_object()
+            .map(|media| media.keys().collect::<Vec<_>>()),
+        Some(vec![&"application/json".to_owned()])
+    );
+    // Public: no credentials needed, and the document says so.
+    assert_eq!(
+        document["paths"]["/auth/login"]["post"]["security"],
+        serde_json::json!([])
     );
     assert_eq!(
         document["paths"]["/users/me"]["get"]["security"],
         serde_json::json!([{"oauth2": []}])
     );
+}
+
+#[tokio::test]
+async fn the_document_is_what_generated_clients_need() {
+    let document = document().await;
+    assert_eq!(document["servers"][0]["url"], "/");
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("operations") {
+            let summary = operation["summary"].as_str().unwrap_or_default();
+            assert!(
+                !summary.is_empty()
+                    && summary.chars().count() <= 80
+                    && !summary.contains('\n')
+                    && !summary.starts_with('`')
+                    && !summary.contains("[`"),
+                "{method} {path}: one line of summary, not {summary:?}"
+            );
+            assert!(
+                operation.get("security").is_some(),
+                "{method} {path}: says whether it needs credentials"
+            );
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                if parameter["in"] == "header" {
+                    assert_eq!(
+                        parameter["schema"]["type"], "string",
+                        "{method} {path}: header {} is a string, never null",
+                        parameter["name"]
+                    );
+                }
+            }
+        }
+    }
+    let key = &document["paths"]["/reservations"]["post"]["parameters"][0];
+    assert_eq!(key["name"], "Idempotency-Key");
+    assert_eq!(
+        (
+            &key["schema"]["minLength"],
+            &key["schema"]["maxLength"],
+            &key["schema"]["pattern"]
+        ),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(255),
+            &serde_json::json!("^[!-~]+$")
+        )
+    );
+    // A list's items are the resource's own schema.
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(
+        schemas["Paginated_Film"]["properties"]["items"]["items"]["$ref"],
+        "#/components/schemas/Film"
+    );
+    // Errors type the fields some of them add.
+    assert_eq!(
+        schemas["Error"]["properties"]["ticket_ids"]["type"],
+        serde_json::json!(["array", "null"])
+    );
+    // Money in requests is a decimal string.
+    assert_eq!(schemas["Amount"]["type"], "string");
+    // A booking links to what reads, pays, cancels and checks out what it created.
+    let links = &document["paths"]["/reservations"]["post"]["responses"]["201"]["links"];
+    for operation in [
+        "reservations_get",
+        "reservations_pay",
+        "reservations_cancel",
+        "reservations_checkout",
+    ] {
+        assert_eq!(links[operation]["operationId"], operation, "{links}");
+        assert_eq!(links[operation]["parameters"]["id"], "$response.body#/id");
+    }
 }
 
 #[tokio::test]

@@ -209,6 +209,8 @@ async fn replace_genres(db: &mut PgConnection, film_id: i64, ids: &[i64]) -> Res
     }
 }
 
+/// List films.
+///
 /// `GET /films?title=&genre_id=&age_rating=`: films by title, with their genres, in one query.
 #[utoipa::path(
     get, path = "/films", tag = "films",
@@ -251,7 +253,9 @@ pub(crate) async fn list(
     )))
 }
 
-/// `GET /films/{id}`.
+/// Read a film.
+///
+/// `GET /films/{id}`: one film, with its genres.
 #[utoipa::path(
     get, path = "/films/{id}", tag = "films",
     params(("id" = i64, Path, description = "Film id")),
@@ -270,6 +274,8 @@ pub(crate) async fn get(
         .ok_or(Error::NotFound("film"))
 }
 
+/// Create a film.
+///
 /// `POST /films` (admin): the film and its genres in one transaction.
 #[utoipa::path(
     post, path = "/films", tag = "films",
@@ -308,6 +314,8 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+/// Change a film.
+///
 /// `PATCH /films/{id}` (admin): changes the fields given; `genre_ids` replaces the whole set.
 #[utoipa::path(
     patch, path = "/films/{id}", tag = "films",
@@ -383,6 +391,8 @@ pub(crate) async fn update(
     Ok(Json(updated))
 }
 
+/// Delete a film.
+///
 /// `DELETE /films/{id}` (admin): refused while the film has screenings.
 #[utoipa::path(
     delete, path = "/films/{id}", tag = "films",

@@ -57,6 +57,8 @@ fn parse_title(body: GenreBody) -> Result<String> {
     Ok(title.unwrap_or_default())
 }
 
+/// List genres.
+///
 /// `GET /genres?title=`: genres by title, a case-insensitive substring filter.
 #[utoipa::path(
     get, path = "/genres", tag = "genres",
@@ -97,7 +99,9 @@ pub(crate) async fn list(
     )))
 }
 
-/// `GET /genres/{id}`.
+/// Read a genre.
+///
+/// `GET /genres/{id}`: one genre.
 #[utoipa::path(
     get, path = "/genres/{id}", tag = "genres",
     params(("id" = i64, Path, description = "Genre id")),
@@ -116,7 +120,9 @@ pub(crate) async fn get(
         .ok_or(Error::NotFound("genre"))
 }
 
-/// `POST /genres` (admin).
+/// Create a genre.
+///
+/// `POST /genres` (admin): a new genre.
 #[utoipa::path(
     post, path = "/genres", tag = "genres",
     request_body = GenreBody,
@@ -145,6 +151,8 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(genre)))
 }
 
+/// Rename a genre.
+///
 /// `PATCH /genres/{id}` (admin): rename.
 #[utoipa::path(
     patch, path = "/genres/{id}", tag = "genres",
@@ -178,6 +186,8 @@ pub(crate) async fn update(
     .ok_or(Error::NotFound("genre"))
 }
 
+/// Delete a genre.
+///
 /// `DELETE /genres/{id}` (admin): films simply lose the genre.
 #[utoipa::path(
     delete, path = "/genres/{id}", tag = "genres",

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use shared::error::violated;
+use shared::error::{ErrorExtras, HoldScope, violated};
 use shared::openapi::{ErrorBody, JsonBody, SignedIn};
 use shared::stripe::ProviderError;
 use shared::validate::Checks;
@@ -230,7 +230,12 @@ fn refusal(outcome: Outcome, booking: &Booking, state: &AppState) -> Error {
 
 /// 409 `hold_limit_reached`, naming the limit (`scope`: `screening` or `total`).
 fn hold_limit_reached(scope: &str, limits: &shared::HoldLimits) -> Error {
-    let (limit, detail) = if scope == "screening" {
+    let scope = if scope == "screening" {
+        HoldScope::Screening
+    } else {
+        HoldScope::Total
+    };
+    let (limit, detail) = if scope == HoldScope::Screening {
         (
             limits.per_screening,
             format!(
@@ -250,7 +255,12 @@ fn hold_limit_reached(scope: &str, limits: &shared::HoldLimits) -> Error {
     Error::Conflict {
         code: ErrorCode::HoldLimitReached,
         detail,
-        extra: Some(serde_json::json!({ "limit": limit, "scope": scope })),
+        extra: ErrorExtras {
+            limit: Some(limit),
+            scope: Some(scope),
+            ..ErrorExtras::default()
+        }
+        .into_extra(),
     }
 }
 
@@ -269,7 +279,11 @@ fn seats_taken(ticket_ids: Vec<i64>) -> Error {
     Error::Conflict {
         code: ErrorCode::SeatsTaken,
         detail: "some of these seats are already booked; nothing was booked".into(),
-        extra: Some(serde_json::json!({ "ticket_ids": ticket_ids })),
+        extra: ErrorExtras {
+            ticket_ids: Some(ticket_ids),
+            ..ErrorExtras::default()
+        }
+        .into_extra(),
     }
 }
 
@@ -290,6 +304,8 @@ async fn book_and_read(
         .ok_or(Error::NotFound("reservation"))
 }
 
+/// Book seats.
+///
 /// `POST /reservations`: unpaid, the seats are held until the reservation's `pay_by`; with
 /// `payment_method` (cashiers and admins, at the till) it is paid at once. A customer may hold
 /// at most `HOLD_LIMIT_PER_SCREENING` (10) unpaid seats of one screening and `HOLD_LIMIT_SEATS`

@@ -90,6 +90,8 @@ pub(crate) async fn open(state: &AppState, mut reservation: Reservation) -> Resu
     }
 }
 
+/// Start or resume paying online.
+///
 /// `POST /reservations/{id}/checkout` (the owner): starts, or resumes, paying an active hold
 /// online. The same PaymentIntent while it is open; `pay_by` never moves.
 #[utoipa::path(

@@ -174,10 +174,15 @@ impl Claim {
         .fetch_one(&mut *db)
         .await?;
         if first.fingerprint != fingerprint {
+            // Like every 422, it lists the field at fault.
+            let field = shared::FieldError::new(
+                "Idempotency-Key",
+                "was used for a different request; use a new key",
+            );
             return Err(Error::Unprocessable {
                 code: ErrorCode::IdempotencyKeyReused,
                 detail: "this Idempotency-Key was used for a different request".into(),
-                extra: None,
+                extra: Some(serde_json::json!({ "errors": [field] })),
             });
         }
         let status = StatusCode::from_u16(u16::try_from(first.status_code).unwrap_or(500))

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use qrcode::QrCode;
 use qrcode::render::svg;
 use serde::{Deserialize, Serialize};
+use shared::error::ErrorExtras;
 use shared::openapi::{ErrorBody, JsonBody, NotFound, RoleOnly};
 use shared::{AppState, Error, ErrorCode, Json, Path, Result, Staff, rules};
 use utoipa::ToSchema;
@@ -121,6 +122,8 @@ async fn find(state: &AppState, code: &str) -> Result<PassRow> {
         .ok_or(Error::NotFound("pass"))
 }
 
+/// Read a pass.
+///
 /// `GET /passes/{code}`: the pass, for whoever holds its code.
 #[utoipa::path(
     get, path = "/passes/{code}", tag = "passes",
@@ -138,6 +141,8 @@ pub(crate) async fn get(
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(pass)).into_response())
 }
 
+/// A pass as a QR code.
+///
 /// `GET /passes/{code}/qr.svg`: the pass code as a QR code, to show at the door.
 #[utoipa::path(
     get, path = "/passes/{code}/qr.svg", tag = "passes",
@@ -174,8 +179,10 @@ pub(crate) struct CheckInBody {
     code: String,
 }
 
-/// `POST /check-in` (cashier or admin): admits a pass once, from
-/// [`rules::CHECK_IN_OPENS_MINUTES`] before the start until the screening ends.
+/// Admit a pass at the door.
+///
+/// `POST /check-in` (cashier or admin): admits a pass once, from 60 minutes
+/// (`CHECK_IN_OPENS_MINUTES`) before the start until the screening ends.
 #[utoipa::path(
     post, path = "/check-in", tag = "passes",
     request_body = CheckInBody,
@@ -213,9 +220,12 @@ pub(crate) async fn check_in(
             Error::Conflict {
                 code: ErrorCode::OutsideCheckInWindow,
                 detail: "passes for this screening are admitted only while check-in is open".into(),
-                extra: Some(serde_json::json!({
-                    "opens_at": row.opens_at, "closes_at": row.closes_at,
-                })),
+                extra: ErrorExtras {
+                    opens_at: Some(row.opens_at),
+                    closes_at: Some(row.closes_at),
+                    ..ErrorExtras::default()
+                }
+                .into_extra(),
             }
         } else {
             // Another scan of this pass admitted it while this one waited for it.
@@ -231,6 +241,10 @@ fn already_admitted(first: DateTime<Utc>) -> Error {
     Error::Conflict {
         code: ErrorCode::AlreadyAdmitted,
         detail: "this pass has been admitted already".into(),
-        extra: Some(serde_json::json!({ "admitted_at": first })),
+        extra: ErrorExtras {
+            admitted_at: Some(first),
+            ..ErrorExtras::default()
+        }
+        .into_extra(),
     }
 }

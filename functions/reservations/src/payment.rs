@@ -65,6 +65,8 @@ fn refusal(status: Status, upcoming: bool) -> Error {
     }
 }
 
+/// Pay a reservation at the till.
+///
 /// `POST /reservations/{id}/pay` (cashier or admin): the customer pays at the till; the
 /// reservation becomes `paid` and each seat gets its pass.
 #[utoipa::path(

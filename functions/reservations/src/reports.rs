@@ -96,6 +96,8 @@ pub(crate) struct SalesReport {
     totals: Sales,
 }
 
+/// Sales report.
+///
 /// `GET /reports/sales?from=&to=&group_by=` (admin): one statement over the period's
 /// screenings.
 #[utoipa::path(

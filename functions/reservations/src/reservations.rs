@@ -29,6 +29,8 @@ pub(crate) struct ReservationFilter {
     refund_status: Option<RefundStatus>,
 }
 
+/// List reservations.
+///
 /// `GET /reservations?user_id=&screening_id=&status=`: newest first. A customer sees only
 /// their own, whatever `user_id` says; cashiers and admins see everyone's.
 #[utoipa::path(
@@ -102,6 +104,8 @@ pub(crate) async fn list(
     )))
 }
 
+/// Read a reservation.
+///
 /// `GET /reservations/{id}`: the owner or staff; for anyone else it does not exist.
 #[utoipa::path(
     get, path = "/reservations/{id}", tag = "reservations",
@@ -145,6 +149,8 @@ pub(crate) async fn get(
     Ok(Json(reservation))
 }
 
+/// Cancel a reservation.
+///
 /// `POST /reservations/{id}/cancel`: the owner, a cashier or an admin, before the screening
 /// starts. The seats are free again at once; the reservation stays, cancelled. Paid at the
 /// till, it is `refunded` in cash; paid online, its payment is refunded at the provider

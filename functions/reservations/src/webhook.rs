@@ -22,10 +22,12 @@ pub(crate) struct Received {
     outcome: &'static str,
 }
 
-/// `POST /payments/stripe` (no token; Stripe signs each event): `payment_intent.succeeded`
-/// pays the reservation it names, takes back its lapsed seats if they are free, or refunds the
-/// payment in full; refund updates are recorded; other events are acknowledged and ignored.
-/// Each event applies once, in any order.
+/// Receive a Stripe event (webhook).
+///
+/// `POST /payments/stripe` (no token; Stripe signs each event): the card payment provider's
+/// events. A `payment_intent.succeeded` pays the reservation it names, takes back its lapsed
+/// seats if they are free, or refunds the payment in full; refund updates are recorded; other
+/// events are acknowledged and ignored. Each event applies once, in any order.
 #[utoipa::path(
     post, path = "/payments/stripe", tag = "payments",
     params(("Stripe-Signature" = String, Header,

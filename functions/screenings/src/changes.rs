@@ -38,6 +38,8 @@ pub(crate) struct ScreeningChanges {
     base_price: Option<Amount>,
 }
 
+/// Move or reprice a screening.
+///
 /// `PATCH /screenings/{id}` (admin): move it (it must not have started, and the new time
 /// must be in the future) or change its base price. Film and hall are fixed: schedule a
 /// new screening instead. Moving it moves every unpaid hold's `pay_by` by as much, in the same
@@ -95,6 +97,8 @@ fn cancelled() -> Error {
     Error::conflict(ErrorCode::ScreeningCancelled, "the screening is cancelled")
 }
 
+/// Delete a screening.
+///
 /// `DELETE /screenings/{id}` (admin): a screening scheduled by mistake. Refused while it has a
 /// reservation that holds seats or was paid (cancel the screening instead: its customers are
 /// refunded and its history kept). With only lapsed or unpaid cancelled reservations it leaves
@@ -155,6 +159,8 @@ pub(crate) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Cancel a screening.
+///
 /// `POST /screenings/{id}/cancel` (admin): the screening will not take place. Every reservation
 /// that holds seats is cancelled in the same statement: unpaid holds end, paid ones are
 /// `refunded`, and their passes are void. The screening stays, with `cancelled_at`, no longer

@@ -119,6 +119,8 @@ fn name_taken() -> Error {
     )
 }
 
+/// List halls.
+///
 /// `GET /halls`: every hall, by id.
 #[utoipa::path(
     get, path = "/halls", tag = "halls",
@@ -158,7 +160,9 @@ pub(crate) async fn list(
     )))
 }
 
-/// `GET /halls/{id}`.
+/// Read a hall.
+///
+/// `GET /halls/{id}`: one hall.
 #[utoipa::path(
     get, path = "/halls/{id}", tag = "halls",
     params(("id" = i64, Path, description = "Hall id")),
@@ -181,7 +185,9 @@ pub(crate) async fn get(
     .ok_or(Error::NotFound("hall"))
 }
 
-/// `POST /halls` (admin).
+/// Create a hall.
+///
+/// `POST /halls` (admin): a new hall with its rows and seats per row.
 #[utoipa::path(
     post, path = "/halls", tag = "halls",
     request_body = HallBody,
@@ -216,6 +222,8 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+/// Change a hall.
+///
 /// `PATCH /halls/{id}` (admin). The layout (rows, seats per row) cannot change while the
 /// hall has screenings: their tickets were made for the old one.
 #[utoipa::path(
@@ -290,6 +298,8 @@ pub(crate) async fn update(
     Ok(Json(updated))
 }
 
+/// Delete a hall.
+///
 /// `DELETE /halls/{id}` (admin): refused while the hall has screenings.
 #[utoipa::path(
     delete, path = "/halls/{id}", tag = "halls",

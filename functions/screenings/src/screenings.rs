@@ -135,6 +135,8 @@ pub(crate) struct ScreeningFilter {
     to: Option<DateTime<FixedOffset>>,
 }
 
+/// List screenings.
+///
 /// `GET /screenings?film_id=&hall_id=&from=&to=`: by start time; `from` ≤ start < `to`, and
 /// without `from` the screenings that have not ended.
 #[utoipa::path(
@@ -190,7 +192,9 @@ pub(crate) async fn list(
     )))
 }
 
-/// `GET /screenings/{id}`.
+/// Read a screening.
+///
+/// `GET /screenings/{id}`: one screening, with its film, hall and free seats.
 #[utoipa::path(
     get, path = "/screenings/{id}", tag = "screenings",
     params(("id" = i64, Path, description = "Screening id")),
@@ -249,6 +253,8 @@ pub(crate) fn check_start(checks: &mut Checks, starts_at: Option<DateTime<FixedO
         );
 }
 
+/// Schedule a screening.
+///
 /// `POST /screenings` (admin): the screening and a ticket for every seat of its hall, in one
 /// statement. Overlaps are refused by the database's exclusion constraint (409). The hall's
 /// row is locked first, so concurrent schedulings of one hall queue instead of deadlocking

@@ -67,6 +67,8 @@ pub(crate) struct SeatFilter {
     status: Option<SeatStatus>,
 }
 
+/// A screening's seat map.
+///
 /// `GET /screenings/{id}/seats?status=`: every seat with its final price, in one query.
 #[utoipa::path(
     get, path = "/screenings/{id}/seats", tag = "tickets",
@@ -109,6 +111,8 @@ pub(crate) struct TicketFilter {
     screening_id: Option<i64>,
 }
 
+/// List tickets.
+///
 /// `GET /tickets?screening_id=`: by screening, row and seat.
 #[utoipa::path(
     get, path = "/tickets", tag = "tickets",
@@ -168,7 +172,9 @@ async fn fetch(db: &sqlx::PgPool, id: i64) -> Result<Option<Ticket>> {
     }))
 }
 
-/// `GET /tickets/{id}`.
+/// Read a ticket.
+///
+/// `GET /tickets/{id}`: one seat of a screening, with its price and state.
 #[utoipa::path(
     get, path = "/tickets/{id}", tag = "tickets",
     params(("id" = i64, Path, description = "Ticket id")),
@@ -194,6 +200,8 @@ pub(crate) struct TicketChanges {
     base_price: Option<Amount>,
 }
 
+/// Set a seat's own base price.
+///
 /// `PATCH /tickets/{id}` (admin): this seat's own base price.
 #[utoipa::path(
     patch, path = "/tickets/{id}", tag = "tickets",
@@ -231,6 +239,8 @@ pub(crate) async fn update(
         .ok_or(Error::NotFound("ticket"))
 }
 
+/// Withdraw a seat from sale.
+///
 /// `DELETE /tickets/{id}` (admin): withdraws the seat from sale; refused while it is booked.
 #[utoipa::path(
     delete, path = "/tickets/{id}", tag = "tickets",

@@ -343,7 +343,8 @@ async fn a_repeated_request_returns_the_first_answer_and_books_nothing(pool: PgP
         .app
         .raw(keyed(&c, "order-1", json!({"ticket_ids": [c.tickets[7]]})))
         .await;
-    changed.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
+    let body = changed.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
+    assert_eq!(body["errors"][0]["field"], "Idempotency-Key");
     assert_eq!(c.reservations().await, 1);
 
     // Keys belong to their caller: Bob's "order-1" is his own.

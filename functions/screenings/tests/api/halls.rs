@@ -75,7 +75,7 @@ async fn an_admin_manages_halls_and_others_cannot(pool: PgPool) {
     assert_eq!(hall["surcharge_percent"], "12.50");
     let id = hall["id"].as_i64().expect("id");
     assert_eq!(id, 10, "the seeded ids do not collide with new ones");
-    s.app.post("/halls", Some(&s.admin), json!({"name": "hall 10", "kind": "vip", "surcharge_percent": 1, "rows": 1, "seats_per_row": 1})).await.expect_error(StatusCode::CONFLICT, "hall_name_taken");
+    s.app.post("/halls", Some(&s.admin), json!({"name": "hall 10", "kind": "vip", "surcharge_percent": "1", "rows": 1, "seats_per_row": 1})).await.expect_error(StatusCode::CONFLICT, "hall_name_taken");
     let renamed = s
         .app
         .patch(
