@@ -249,13 +249,17 @@ template-check: tools
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template-file target/sam-dry-run/template.yaml
 
 # The OpenAPI document as API tooling reads it: Redocly's recommended rules, every warning an
-# error (tests/openapi/redocly.yaml).
+# error (tests/openapi/redocly.yaml); and a TypeScript client generated from it (openapi-typescript
+# types, openapi-fetch calls) whose flow (tests/openapi/flow.ts) type-checks under tsc --strict,
+# compiled to tests/openapi/build/ for the end-to-end run.
 .PHONY: openapi-lint
 openapi-lint:
 	@mkdir -p target
 	cargo run -q --example openapi > target/openapi.json.tmp && mv target/openapi.json.tmp target/openapi.json
-	@[ -x tests/openapi/node_modules/.bin/redocly ] || npm ci --prefix tests/openapi --no-audit --no-fund --silent
+	@[ -x tests/openapi/node_modules/.bin/tsc ] || npm ci --prefix tests/openapi --no-audit --no-fund --silent
 	tests/openapi/node_modules/.bin/redocly lint --config tests/openapi/redocly.yaml target/openapi.json 2>&1 | grep -v '[║╔╚]'
+	tests/openapi/node_modules/.bin/openapi-typescript target/openapi.json -o tests/openapi/generated/api.d.ts
+	tests/openapi/node_modules/.bin/tsc -p tests/openapi/tsconfig.json
 
 .PHONY: lint
 lint: fmt-check py-check clippy template-check openapi-lint ## rustfmt, pyflakes, clippy (warnings are errors), cfn-lint, sam validate, Redocly

@@ -408,6 +408,19 @@ def shop(sensitive):
     checks += 1
 
 
+def generated_clients():
+    """The README's flows through the clients generated from the document (make openapi-lint
+    generates and type-checks them)."""
+    global checks
+    print("== the generated TypeScript client", flush=True)
+    finished = subprocess.run(["node", "tests/openapi/build/flow.js"], env={
+        **os.environ, "BASE_URL": BASE, "ADMIN_USERNAME": os.environ["ADMIN_USERNAME"],
+        "ADMIN_PASSWORD": os.environ["ADMIN_PASSWORD"]})
+    if finished.returncode != 0:
+        sys.exit("FAIL the generated TypeScript client's flow; see above")
+    checks += 1
+
+
 def main():
     global checks
     app_arn, db_arn, jwt_secret = create_secrets()
@@ -419,6 +432,7 @@ def main():
         if os.environ.get("E2E_BROWSER", "1") == "1":
             browser()
             shop(sensitive)
+        generated_clients()
         if os.environ.get("E2E_FUZZ", "1") == "1":
             fuzz.run(BASE, DOCUMENT, fuzz_tokens(sensitive), "target/fuzz", LOG)
             checks += 1
