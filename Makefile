@@ -128,7 +128,7 @@ test-all: lambda-tools
 	$(MAKE) --no-print-directory fmt-check sqlx-check PG_SERVER='$(TEST_DB_SERVER)'; \
 	$(MAKE) --no-print-directory generated-check; \
 	wait $$tools || { cat target/tools.log; echo "FAIL make tools"; exit 1; }; \
-	$(MAKE) --no-print-directory py-check template-check openapi-lint browser-tools; \
+	$(MAKE) --no-print-directory py-check template-check openapi-check browser-tools; \
 	moto_server -H 127.0.0.1 -p $(EMULATOR_PORT) > target/moto.log 2>&1 & echo $$! > target/moto.pid; \
 	for _ in $$(seq 50); do curl -s -o /dev/null http://127.0.0.1:$(EMULATOR_PORT)/ && break; sleep 0.2; done; \
 	$(MAKE) --no-print-directory stripe-stand-in; \
@@ -249,20 +249,27 @@ template-check: tools
 	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 sam validate --lint --template-file target/sam-dry-run/template.yaml
 
 # The OpenAPI document as API tooling reads it: Redocly's recommended rules, every warning an
-# error (tests/openapi/redocly.yaml); and a TypeScript client generated from it (openapi-typescript
+# error (tests/openapi/redocly.yaml); a TypeScript client generated from it (openapi-typescript
 # types, openapi-fetch calls) whose flow (tests/openapi/flow.ts) type-checks under tsc --strict,
-# compiled to tests/openapi/build/ for the end-to-end run.
-.PHONY: openapi-lint
-openapi-lint:
+# compiled to tests/openapi/build/; and a Python client (openapi-python-client, into
+# target/clients/python/) whose flow (tests/clients/flow.py) passes mypy --strict with it. The
+# end-to-end run runs both flows against the API.
+.PHONY: openapi-check
+openapi-check: tools
 	@mkdir -p target
 	cargo run -q --example openapi > target/openapi.json.tmp && mv target/openapi.json.tmp target/openapi.json
 	@[ -x tests/openapi/node_modules/.bin/tsc ] || npm ci --prefix tests/openapi --no-audit --no-fund --silent
 	tests/openapi/node_modules/.bin/redocly lint --config tests/openapi/redocly.yaml target/openapi.json 2>&1 | grep -v '[║╔╚]'
 	tests/openapi/node_modules/.bin/openapi-typescript target/openapi.json -o tests/openapi/generated/api.d.ts
 	tests/openapi/node_modules/.bin/tsc -p tests/openapi/tsconfig.json
+	rm -rf target/clients/python
+	$(VENV)/bin/openapi-python-client generate --path target/openapi.json --meta none \
+	  --output-path target/clients/python/cinema_api_client --config tests/clients/python-client.yaml | grep -iv 'warn' || true
+	@[ -f target/clients/python/cinema_api_client/client.py ] || { echo "FAIL the Python client was not generated"; exit 1; }
+	MYPYPATH=target/clients/python $(VENV)/bin/mypy --strict --cache-dir target/mypy tests/clients/flow.py target/clients/python/cinema_api_client
 
 .PHONY: lint
-lint: fmt-check py-check clippy template-check openapi-lint ## rustfmt, pyflakes, clippy (warnings are errors), cfn-lint, sam validate, Redocly
+lint: fmt-check py-check clippy template-check openapi-check ## rustfmt, pyflakes, clippy (warnings are errors), cfn-lint, sam validate, Redocly, the generated clients type-checked
 
 # The workspace lints (Cargo.toml) hold in CI too: make test runs this.
 .PHONY: clippy

@@ -409,16 +409,18 @@ def shop(sensitive):
 
 
 def generated_clients():
-    """The README's flows through the clients generated from the document (make openapi-lint
-    generates and type-checks them)."""
+    """The README's flows through the clients generated from the document (make openapi-check
+    generates and type-checks them): TypeScript, then Python."""
     global checks
-    print("== the generated TypeScript client", flush=True)
-    finished = subprocess.run(["node", "tests/openapi/build/flow.js"], env={
-        **os.environ, "BASE_URL": BASE, "ADMIN_USERNAME": os.environ["ADMIN_USERNAME"],
-        "ADMIN_PASSWORD": os.environ["ADMIN_PASSWORD"]})
-    if finished.returncode != 0:
-        sys.exit("FAIL the generated TypeScript client's flow; see above")
-    checks += 1
+    environment = {**os.environ, "BASE_URL": BASE, "ADMIN_USERNAME": os.environ["ADMIN_USERNAME"],
+                   "ADMIN_PASSWORD": os.environ["ADMIN_PASSWORD"]}
+    for language, command, extra in (
+            ("TypeScript", ["node", "tests/openapi/build/flow.js"], {}),
+            ("Python", [sys.executable, "-m", "tests.clients.flow"], {"PYTHONPATH": "target/clients/python"})):
+        print(f"== the generated {language} client", flush=True)
+        if subprocess.run(command, env={**environment, **extra}).returncode != 0:
+            sys.exit(f"FAIL the generated {language} client's flow; see above")
+        checks += 1
 
 
 def main():

@@ -271,13 +271,14 @@ impl Modify for Common {
                 );
                 operation.summary = Some(summary);
                 operation.description = description;
-                // Public operations say so (`security: []`), so that generated clients need no
-                // credentials for them; an optional token stays optional.
+                // Operations anyone may call say so (`security: []`), so that generated clients
+                // need no credentials for them; those that also take an optional token (a bad
+                // one is still a documented 401) are among them.
                 let public = match &operation.security {
                     None => true,
                     Some(requirements) => requirements
                         .iter()
-                        .all(|requirement| *requirement == SecurityRequirement::default()),
+                        .any(|requirement| *requirement == SecurityRequirement::default()),
                 };
                 if public {
                     operation.security = Some(Vec::new());
