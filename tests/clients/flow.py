@@ -131,6 +131,20 @@ def main() -> None:
     check("a typed 409 says when check-in opens",
           early.code == ErrorCode.OUTSIDE_CHECK_IN_WINDOW and isinstance(early.opens_at, datetime.datetime))
 
+    soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=30)
+    door_screening = parsed("a screening in half an hour", screenings_create.sync_detailed(client=admin, body=ScreeningBody(
+        film_id=film.id, hall_id=8, starts_at=soon, base_price="8.00")), 201)
+    door_seats = parsed("its seat map", tickets_seat_map.sync_detailed(door_screening.id, client=anonymous), 200)
+    door_sale = parsed("a sale at the till, paid by card", reservations_create.sync_detailed(client=admin, body=BookingBody(
+        ticket_ids=[door_seats[0].ticket_id], user_id=user.id, payment_method=PaymentMethod.CARD)), 201)
+    door_code = door_sale.tickets[0].code
+    assert isinstance(door_code, str)
+    admitted = parsed("check-in admits the pass", passes_check_in.sync_detailed(
+        client=admin, body=CheckInBody(code=door_code)), 200)
+    twice = refusal("a second scan", passes_check_in.sync_detailed(client=admin, body=CheckInBody(code=door_code)), 409)
+    check("a typed 409 names the first admission",
+          twice.code == ErrorCode.ALREADY_ADMITTED and twice.admitted_at == admitted.admitted_at)
+
     cancelled = parsed("the customer cancels", reservations_cancel.sync_detailed(reservation.id, client=customer), 200)
     check("the reservation is cancelled", cancelled.status.value == "cancelled")
     report = parsed("the sales report", reports_sales.sync_detailed(

@@ -105,6 +105,20 @@ check("its QR code is an SVG image", qr.response.headers.get("content-type") ===
 const early = refusal("check-in a day early", 409, await admin.POST("/check-in", { body: { code } }));
 check("a typed 409 says when check-in opens", early.code === "outside_check_in_window" && typeof early.opens_at === "string", early);
 
+// At the door: a screening in half an hour, a seat sold at the till, admitted once.
+const soon = new Date(Date.now() + 30 * 60_000);
+const doorScreening = data("a screening in half an hour", await admin.POST("/screenings", {
+  body: { film_id: film.id, hall_id: 7, starts_at: soon.toISOString(), base_price: "8.00" },
+}));
+const doorSeats = data("its seat map", await anonymous.GET("/screenings/{id}/seats", { params: { path: { id: doorScreening.id } } }));
+const doorSale = data("a sale at the till, paid in cash", await admin.POST("/reservations", {
+  body: { ticket_ids: [doorSeats[0]?.ticket_id ?? 0], user_id: user.id, payment_method: "cash" },
+}));
+const doorCode = doorSale.tickets[0]?.code ?? "";
+const admitted = data("check-in admits the pass", await admin.POST("/check-in", { body: { code: doorCode } }));
+const twice = refusal("a second scan", 409, await admin.POST("/check-in", { body: { code: doorCode } }));
+check("a typed 409 names the first admission", twice.code === "already_admitted" && twice.admitted_at === admitted.admitted_at, twice);
+
 // A cancel, and the report.
 const cancelled = data("the customer cancels", await customer.POST("/reservations/{id}/cancel", { params: { path: { id: reservation.id } } }));
 check("the reservation is cancelled", cancelled.status === "cancelled", cancelled.status);

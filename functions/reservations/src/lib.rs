@@ -50,9 +50,41 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reports::sales))
 }
 
-/// The function's part of the API description.
+/// The function's part of the API description. A paid reservation's passes are linked from
+/// the answers that carry them (a sale, a payment at the till): read one, or admit it.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    shared::openapi::document(routes())
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::link::LinkBuilder;
+    let mut document = shared::openapi::document(routes());
+    let code = "$response.body#/tickets/0/code";
+    for (path, status) in [("/reservations", "201"), ("/reservations/{id}/pay", "200")] {
+        let Some(RefOr::T(response)) = document
+            .paths
+            .paths
+            .get_mut(path)
+            .and_then(|item| item.post.as_mut())
+            .and_then(|operation| operation.responses.responses.get_mut(status))
+        else {
+            continue;
+        };
+        response.links.insert(
+            "passes_get".into(),
+            LinkBuilder::new()
+                .operation_id("passes_get")
+                .parameter("code", code)
+                .build()
+                .into(),
+        );
+        response.links.insert(
+            "passes_check_in".into(),
+            LinkBuilder::new()
+                .operation_id("passes_check_in")
+                .request_body(Some(serde_json::json!({ "code": code })))
+                .build()
+                .into(),
+        );
+    }
+    document
 }
 
 /// The function's Router.
