@@ -128,7 +128,7 @@ error_responses! {
 }
 
 /// The longest summary: one line of a list of operations.
-pub const SUMMARY_MAX: usize = 60;
+pub const SUMMARY_MAX: usize = 80;
 
 /// An operation's summary and description. Each handler's doc comment begins with a one-line
 /// summary (`/// List films.`), which utoipa makes the summary, and goes on with what it does,

@@ -270,7 +270,7 @@ async fn the_document_is_what_generated_clients_need() {
             let summary = operation["summary"].as_str().unwrap_or_default();
             assert!(
                 !summary.is_empty()
-                    && summary.chars().count() <= 80
+                    && summary.chars().count() <= shared::openapi::SUMMARY_MAX
                     && !summary.contains('\n')
                     && !summary.starts_with('`')
                     && !summary.contains("[`"),
