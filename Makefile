@@ -221,6 +221,7 @@ generated-check:
 .PHONY: check
 check: ## fmt, the generated files, clippy (warnings are errors), unit and router tests against $(PG_SERVER) and the Stripe stand-in: a few minutes
 	@server=$$(DATABASE_URL='$(PG_SERVER)/cinema_test' scripts/dev-db.sh); server=$${server%/*}; \
+	rm -f target/localstripe.pid; trap 'kill $$(cat target/localstripe.pid 2>/dev/null) 2>/dev/null || true' EXIT; \
 	$(MAKE) --no-print-directory fmt-check generated-check clippy stripe-stand-in && \
 	$(STRIPE_ENV) DATABASE_URL="$$server/cinema_test" cargo test --workspace
 
