@@ -31,6 +31,9 @@ use sqlx::{PgPool, Row as _};
 struct Bare {
     db: PgPool,
     user_id: i64,
+    /// The same hold limits as the reservations function's (`HOLD_LIMIT_SEATS`,
+    /// `HOLD_LIMIT_PER_SCREENING`): the same statement, checking the same limits.
+    hold_limits: shared::HoldLimits,
 }
 
 type Answer = Result<Json<Value>, (StatusCode, String)>;
@@ -162,12 +165,12 @@ async fn book(State(bare): State<Bare>, Json(booking): Json<Booking>) -> Answer 
         .bind(customer)
         .bind(&booking.ticket_ids)
         // Booked by the customer themself: no staff claim, held unpaid for 30 minutes, within
-        // the default hold limits (20 seats in all, 10 of one screening).
+        // the hold limits the reservations function has.
         .bind(false)
         .bind(None::<&str>)
         .bind(30_i32)
-        .bind(20_i32)
-        .bind(10_i32)
+        .bind(bare.hold_limits.seats)
+        .bind(bare.hold_limits.per_screening)
         .bind(None::<i32>)
         .fetch_one(&bare.db)
         .await
@@ -186,6 +189,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = PgConnectOptions::from_str(&std::env::var("DATABASE_URL")?)?;
     let pool_size = std::env::var("DB_POOL_MAX_CONNECTIONS").map_or(Ok(2), |v| v.parse())?;
     let user_id = std::env::var("BENCH_USER_ID").map_or(Ok(1), |v| v.parse())?;
+    let hold_limits = shared::Settings::from_env(&shared::config::ProcessEnv)?.hold_limits;
     let db = PgPoolOptions::new()
         .max_connections(pool_size)
         .connect_lazy_with(options);
@@ -194,7 +198,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/films/{id}", get(get_film))
         .route("/screenings/{id}/seats", get(seat_map))
         .route("/reservations", post(book))
-        .with_state(Bare { db, user_id });
+        .with_state(Bare {
+            db,
+            user_id,
+            hold_limits,
+        });
     let listener = tokio::net::TcpListener::bind(&address).await?;
     eprintln!("serving the bare baseline at http://{address}");
     axum::serve(listener, app).await?;

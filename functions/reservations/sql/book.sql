@@ -68,7 +68,7 @@ with wanted as (select unnest($3::bigint[]) as id),
                                        status, paid_at, paid_by, payment_method)
              select $1, $2, booked_by_role, (select min(screening_id) from seats), (select sum(price) from seats),
                     least(pay_by, now() + make_interval(mins => $9::integer)), case when $5::payment_method is null then 'active' else 'paid' end::reservation_status,
-                    case when $5 is not null then now() end, case when $5 is not null then $2::bigint end, $5
+                    case when $5 is not null then now() end, case when $5 is not null then $2::bigint end, $5::payment_method
              from checks, limits
              where cardinality(unknown) = 0 and screenings = 1 and customer_role = 'user'
                and not started and not cancelled and cardinality(taken) = 0
