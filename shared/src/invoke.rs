@@ -18,6 +18,18 @@ use serde_json::Value;
 /// How long an invoked function may take (the API functions' own timeout).
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(12);
 
+/// An HTTP/1 client for `https://` (the system's roots) and `http://` (local stand-ins)
+/// addresses: what the Invoke API and the payment provider are reached with.
+pub(crate) fn https_client()
+-> anyhow::Result<Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>> {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
+
 /// Calls Lambda's Invoke API, signed with the function's own credentials.
 #[derive(Debug, Clone)]
 pub struct Invoker {
@@ -52,16 +64,11 @@ impl Invoker {
         region: String,
         credentials: SharedCredentialsProvider,
     ) -> anyhow::Result<Self> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_http1()
-            .build();
         Ok(Self {
             endpoint: endpoint.trim_end_matches('/').to_owned(),
             region,
             credentials,
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: https_client()?,
         })
     }
 

@@ -17,7 +17,6 @@ use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -292,15 +291,10 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A client of the API at `base` with secret key `key`.
     pub fn new(base: &str, key: SecretString) -> anyhow::Result<Self> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_http1()
-            .build();
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
             key,
-            http: HttpClient::builder(TokioExecutor::new()).build(connector),
+            http: crate::invoke::https_client()?,
         })
     }
 

@@ -7,7 +7,7 @@ use shared::testing::TestResponse;
 
 impl Cinema {
     /// The screenings function, over this cinema's database.
-    fn schedule(&self) -> TestApp {
+    pub(crate) fn schedule(&self) -> TestApp {
         TestApp::new(self.app.db().clone(), ::screenings::router)
     }
 

@@ -809,3 +809,34 @@ async fn statements_per_online_request(pool: PgPool) {
     // One statement applies the event.
     assert_eq!(webhook, 1);
 }
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_cancelled_screenings_online_purchases_are_refunded_through_the_provider(pool: PgPool) {
+    let c = online(pool).await;
+    let booked = c.checkout(&c.alice.1, &[c.tickets[0]]).await;
+    stand_in::pay(&intent_id(&booked)).await;
+    c.deliver_success(&intent_id(&booked))
+        .await
+        .expect(StatusCode::OK);
+    c.schedule()
+        .post(
+            &format!("/screenings/{}/cancel", c.screening),
+            Some(&c.admin),
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    // Cancelled at once, its refund pending until the provider has made it.
+    let pending = c.read(&c.alice.1, id(&booked)).await;
+    assert_eq!(pending["status"], "cancelled");
+    assert_eq!(pending["refunded"], false);
+    assert_eq!(pending["refund"]["status"], "pending");
+    assert_eq!(pending["refund"]["reason"], "screening_cancelled");
+    assert!(stand_in::refunds_of(&intent_id(&booked)).await.is_empty());
+    let report = c.reconcile().await;
+    assert_eq!(report["refunds"], 1, "{report}");
+    let refunded = c.read(&c.alice.1, id(&booked)).await;
+    assert_eq!(refunded["refund"]["status"], "succeeded");
+    assert_eq!(refunded["refunded"], true);
+    assert_eq!(stand_in::refunds_of(&intent_id(&booked)).await.len(), 1);
+}
