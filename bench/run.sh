@@ -42,6 +42,11 @@ BINARY_DIR=$bin_dir COLD_START_SEED=bench/seed.sql COLD_START_JSON=$out_dir/cold
   auth:GET:/users/me 'films:GET:/films?limit=50' screenings:GET:/screenings/1/seats \
   reservations:GET:/reservations hello:GET:/ 2>"$out_dir/coldstart.log"
 
+echo "== Lambda-shaped: each function at each memory size's CPU share, TLS to the database"
+python3 -m bench.lambda_shape "$bin_dir" "$out_dir/lambda_shape.json" ${smoke:+--smoke} \
+  >"$out_dir/lambda_shape.md" 2>"$out_dir/lambda_shape.log" ||
+  { tail -20 "$out_dir/lambda_shape.log" >&2; exit 1; }
+
 echo "== booking throughput"
 DURATION=$booking_duration bench/booking.sh >"$out_dir/booking.log" 2>&1 ||
   { cat "$out_dir/booking.log" >&2; exit 1; }

@@ -24,7 +24,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::types::Json as Jsonb;
+use sqlx::types::Json as JsonColumn;
 use sqlx::{PgPool, Row as _};
 
 #[derive(Clone)]
@@ -75,7 +75,7 @@ fn film(row: &sqlx::postgres::PgRow) -> Result<Value, sqlx::Error> {
         "age_rating": column::<shared::films::AgeRating>(row, "age_rating")?,
         "duration_minutes": column::<i32>(row, "duration_minutes")?,
         "release_year": column::<i32>(row, "release_year")?,
-        "genres": column::<Jsonb<Value>>(row, "genres")?.0,
+        "genres": column::<JsonColumn<Value>>(row, "genres")?.0,
     }))
 }
 

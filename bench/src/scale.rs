@@ -10,6 +10,8 @@
 //! requests per route (default 30) after 3 unmeasured ones. Prints a Markdown table; fails if
 //! a request does not answer as expected.
 
+mod backend;
+
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -85,6 +87,14 @@ impl Cinema {
                     .map_err(|e| format!("{sql}: {e}"))
             }
         };
+        // A customer who signs in (the seed's passwords are nobody's).
+        let hash =
+            shared::auth::hash_password(SIGN_IN_PASSWORD.into(), settings.bcrypt_cost).await?;
+        sqlx::query("update users set password_hash = $1 where username = $2")
+            .bind(hash)
+            .bind(SIGN_IN_USER)
+            .execute(&pool)
+            .await?;
         let cashier = id("select id from users where username = 'customer_1'").await?;
         let admin = id("select id from users where username = 'manager'").await?;
         let customer = id("select id from users where username = 'customer_10'").await?;
@@ -155,11 +165,13 @@ impl Cinema {
 
     /// The backend's time on a CPU so far.
     fn backend_cpu(&self) -> Result<Duration, Failure> {
-        let text = std::fs::read_to_string(format!("/proc/{}/schedstat", self.backend))?;
-        let nanos: u64 = text.split_whitespace().next().ok_or("schedstat")?.parse()?;
-        Ok(Duration::from_nanos(nanos))
+        Ok(backend::cpu(self.backend)?)
     }
 }
+
+/// The customer who signs in, and their password.
+const SIGN_IN_USER: &str = "customer_11";
+const SIGN_IN_PASSWORD: &str = "Scale#Pass1";
 
 /// A request of the table.
 struct Route {
@@ -351,6 +363,15 @@ fn routes() -> Vec<Route> {
             admin,
         ),
         Route {
+            name: "POST /auth/login (a customer signs in)",
+            function: "auth",
+            method: Method::POST,
+            uri: |_, _| "/auth/login".into(),
+            token: anyone,
+            body: |_, _| Some(json!({"username": SIGN_IN_USER, "password": SIGN_IN_PASSWORD})),
+            status: StatusCode::OK,
+        },
+        Route {
             name: "POST /reservations (1 seat)",
             function: "reservations",
             method: Method::POST,
@@ -400,9 +421,10 @@ async fn measure(
         let uri = (route.uri)(cinema, i);
         let body = (route.body)(cinema, i);
         let started = Instant::now();
-        let response = app
-            .send(route.method.clone(), &uri, (route.token)(cinema), body)
-            .await;
+        // Through API Gateway, as deployed: the client's address is known (sign-in counts
+        // attempts per address too).
+        let request = TestApp::request(route.method.clone(), &uri, (route.token)(cinema), body);
+        let response = app.from_address("203.0.113.7", request).await;
         let elapsed = started.elapsed();
         if response.status != route.status {
             return Err(format!(

@@ -16,7 +16,10 @@
 //! `cinema-bench-statements [JSON_OUT]`: prints a table, writes one JSON object per endpoint
 //! to `JSON_OUT` when given, and fails if any request does not answer as expected.
 
+mod backend;
+
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -51,6 +54,8 @@ struct Measured {
     status: StatusCode,
     data: Vec<String>,
     control: Vec<String>,
+    /// The database's CPU time while the request ran.
+    db_cpu: Duration,
 }
 
 impl Measured {
@@ -74,6 +79,8 @@ impl Measured {
 struct Api {
     routers: Vec<(&'static str, Router)>,
     measured: Vec<Measured>,
+    /// The server backend of the pool's one connection.
+    backend: i32,
 }
 
 struct Call<'a> {
@@ -125,13 +132,13 @@ impl Api {
             .expect("a known function")
     }
 
-    /// Sends `call` to `function`'s Router; returns the status, the JSON body and the
-    /// statements sent meanwhile.
+    /// Sends `call` to `function`'s Router; returns the status, the JSON body, the
+    /// statements sent meanwhile and the database's CPU time.
     async fn send(
         &self,
         function: &str,
         call: Call<'_>,
-    ) -> Result<(StatusCode, Value, Vec<String>), Failure> {
+    ) -> Result<(StatusCode, Value, Vec<String>, Duration), Failure> {
         let mut request = Request::builder().method(call.method).uri(&call.uri);
         if let Some(token) = call.token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -150,13 +157,15 @@ impl Api {
         } else {
             request.body(Body::empty())?
         };
+        let before = backend::cpu(self.backend)?;
         let (response, statements) =
             record_statements(self.router(function).oneshot(request)).await;
         let response = response?;
         let status = response.status();
         let bytes = response.into_body().collect().await?.to_bytes();
+        let db_cpu = backend::cpu(self.backend)? - before;
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok((status, body, statements))
+        Ok((status, body, statements, db_cpu))
     }
 
     /// Sends `call` and expects `expected`; returns the body.
@@ -167,7 +176,7 @@ impl Api {
         expected: StatusCode,
     ) -> Result<Value, Failure> {
         let uri = call.uri.clone();
-        let (status, body, _) = self.send(function, call).await?;
+        let (status, body, _, _) = self.send(function, call).await?;
         if status != expected {
             return Err(format!("setup {uri}: {status}, expected {expected}: {body}").into());
         }
@@ -184,7 +193,7 @@ impl Api {
         expected: StatusCode,
     ) -> Result<Value, Failure> {
         let method = call.method.clone();
-        let (status, body, statements) = self.send(function, call).await?;
+        let (status, body, statements, db_cpu) = self.send(function, call).await?;
         if status != expected {
             return Err(format!("{method} {route}: {status}, expected {expected}: {body}").into());
         }
@@ -211,6 +220,7 @@ impl Api {
             status,
             data,
             control,
+            db_cpu,
         });
         Ok(body)
     }
@@ -246,9 +256,12 @@ fn in_hours(hours: i64) -> String {
 }
 
 /// Calls every route of the four functions at least once, measuring the first call of each.
-async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
+/// Each `round` names what it creates apart (`ada0`, `ada1`, …) and schedules its screenings
+/// ten days after the previous round's, so that rounds run one after the other on one database.
+async fn drive(api: &mut Api, db: &sqlx::PgPool, round: i64) -> Result<(), Failure> {
     use Method as M;
     use StatusCode as S;
+    let name = |base: &str| format!("{base}{round}");
 
     // ---- auth
     let ada = api
@@ -256,20 +269,21 @@ async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
             "auth",
             "/auth/register",
             "",
-            Call::new(M::POST, "/auth/register").json(registration("ada")),
+            Call::new(M::POST, "/auth/register").json(registration(&name("ada"))),
             S::CREATED,
         )
         .await?;
     let ada_id = id(&ada)?;
-    for name in ["root", "cashy"] {
+    for user in ["root", "cashy"] {
         api.setup(
             "auth",
-            Call::new(M::POST, "/auth/register").json(registration(name)),
+            Call::new(M::POST, "/auth/register").json(registration(&name(user))),
             S::CREATED,
         )
         .await?;
     }
-    sqlx::query("update users set role = 'admin' where username = 'root'")
+    sqlx::query("update users set role = 'admin' where username = $1")
+        .bind(name("root"))
         .execute(db)
         .await?;
     let pair = api
@@ -278,7 +292,7 @@ async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
             "/auth/login",
             "JSON",
             Call::new(M::POST, "/auth/login")
-                .json(json!({"username": "root", "password": "Bench#Pass1"})),
+                .json(json!({"username": name("root"), "password": "Bench#Pass1"})),
             S::OK,
         )
         .await?;
@@ -288,7 +302,8 @@ async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
             "auth",
             "/auth/login",
             "form",
-            Call::new(M::POST, "/auth/login").form("username=ada&password=Bench%23Pass1"),
+            Call::new(M::POST, "/auth/login")
+                .form(&format!("username={}&password=Bench%23Pass1", name("ada"))),
             S::OK,
         )
         .await?;
@@ -331,7 +346,11 @@ async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
         .await?;
     let cashier_id = users["items"]
         .as_array()
-        .and_then(|items| items.iter().find(|u| u["username"] == "cashy"))
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|u| u["username"] == name("cashy").as_str())
+        })
         .map(id)
         .ok_or("cashy is not listed")??;
     api.measure(
@@ -347,7 +366,10 @@ async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
     let pair = api
         .setup(
             "auth",
-            Call::new(M::POST, "/auth/login").form("username=cashy&password=Bench%23Pass1"),
+            Call::new(M::POST, "/auth/login").form(&format!(
+                "username={}&password=Bench%23Pass1",
+                name("cashy")
+            )),
             S::OK,
         )
         .await?;
@@ -369,7 +391,7 @@ async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
     let leaver = id(&api
         .setup(
             "auth",
-            Call::new(M::POST, "/auth/register").json(registration("leaver")),
+            Call::new(M::POST, "/auth/register").json(registration(&name("leaver"))),
             S::CREATED,
         )
         .await?)?;
@@ -392,7 +414,7 @@ async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
             "admin",
             Call::new(M::POST, "/genres")
                 .token(&admin)
-                .json(json!({"title": "Drama"})),
+                .json(json!({"title": name("Drama")})),
             S::CREATED,
         )
         .await?)?;
@@ -401,7 +423,7 @@ async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
             "films",
             Call::new(M::POST, "/genres")
                 .token(&admin)
-                .json(json!({"title": "Noir"})),
+                .json(json!({"title": name("Noir")})),
             S::CREATED,
         )
         .await?)?;
@@ -410,7 +432,7 @@ async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
             "films",
             Call::new(M::POST, "/genres")
                 .token(&admin)
-                .json(json!({"title": "Spare"})),
+                .json(json!({"title": name("Spare")})),
             S::CREATED,
         )
         .await?)?;
@@ -430,7 +452,7 @@ async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
         "admin",
         Call::new(M::PATCH, format!("/genres/{drama}"))
             .token(&admin)
-            .json(json!({"title": "Dramas"})),
+            .json(json!({"title": name("Dramas")})),
         S::OK,
     )
     .await?;
@@ -453,7 +475,7 @@ async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
             "admin, 2 genres",
             Call::new(M::POST, "/films")
                 .token(&admin)
-                .json(film_body("Heat")),
+                .json(film_body(&name("Heat"))),
             S::CREATED,
         )
         .await?)?;
@@ -462,7 +484,7 @@ async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
             "films",
             Call::new(M::POST, "/films")
                 .token(&admin)
-                .json(film_body("Doomed")),
+                .json(film_body(&name("Doomed"))),
             S::CREATED,
         )
         .await?)?;
@@ -513,7 +535,7 @@ async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
             "/halls",
             "admin",
             Call::new(M::POST, "/halls").token(&admin).json(json!({
-                "name": "Bench hall", "kind": "standard", "surcharge_percent": "5",
+                "name": name("Bench hall"), "kind": "standard", "surcharge_percent": "5",
                 "rows": 2, "seats_per_row": 3})),
             S::CREATED,
         )
@@ -540,7 +562,7 @@ async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
         "admin",
         Call::new(M::PATCH, format!("/halls/{hall}"))
             .token(&admin)
-            .json(json!({"name": "Bench hall 2", "rows": 3})),
+            .json(json!({"name": name("Bench hall 2"), "rows": 3})),
         S::OK,
     )
     .await?;
@@ -552,7 +574,7 @@ async fn drive(api: &mut Api, db: &sqlx::PgPool) -> Result<(), Failure> {
         S::NO_CONTENT,
     )
     .await?;
-    let screening_body = |hours: i64| json!({"film_id": film, "hall_id": 4, "starts_at": in_hours(hours), "base_price": "10.00"});
+    let screening_body = |hours: i64| json!({"film_id": film, "hall_id": 4, "starts_at": in_hours(hours + 240 * round), "base_price": "10.00"});
     let screening = id(&api
         .measure(
             "screenings",
@@ -815,8 +837,8 @@ fn report(measured: &[Measured]) -> (String, Vec<Value>, usize) {
     let mut misses = 0;
     let _ = writeln!(
         out,
-        "{:<13} {:<34} {:<34} {:>6} {:>5} {:>7} {:>6}  result",
-        "function", "endpoint", "case", "status", "data", "tx ctl", "limit"
+        "{:<13} {:<34} {:<34} {:>6} {:>5} {:>7} {:>6} {:>9}  result",
+        "function", "endpoint", "case", "status", "data", "tx ctl", "limit", "db cpu ms"
     );
     for m in measured {
         let endpoint = format!("{} {}", m.method, m.route);
@@ -827,7 +849,7 @@ fn report(measured: &[Measured]) -> (String, Vec<Value>, usize) {
         }
         let _ = writeln!(
             out,
-            "{:<13} {:<34} {:<34} {:>6} {:>5} {:>7} {:>6}  {}",
+            "{:<13} {:<34} {:<34} {:>6} {:>5} {:>7} {:>6} {:>9.3}  {}",
             m.function,
             endpoint,
             m.note,
@@ -835,6 +857,7 @@ fn report(measured: &[Measured]) -> (String, Vec<Value>, usize) {
             m.data.len(),
             m.control.len(),
             limit.map_or("-".to_owned(), |l| format!("<= {l}")),
+            m.db_cpu.as_secs_f64() * 1e3,
             match pass {
                 Some(true) => "pass",
                 Some(false) => "MISS",
@@ -851,6 +874,7 @@ fn report(measured: &[Measured]) -> (String, Vec<Value>, usize) {
             "transaction_control": m.control.len(),
             "limit": limit,
             "pass": pass,
+            "db_cpu_ms": m.db_cpu.as_secs_f64() * 1e3,
             "statements": m.control.iter().chain(&m.data).collect::<Vec<_>>(),
         }));
     }
@@ -859,12 +883,17 @@ fn report(measured: &[Measured]) -> (String, Vec<Value>, usize) {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Failure> {
-    let config = ApiConfig::from_env().await?;
+    let mut config = ApiConfig::from_env().await?;
     let migrations = sqlx::PgPool::connect_with(config.database.clone()).await?;
     shared::MIGRATOR.run(&migrations).await?;
     migrations.close().await;
+    // One connection, whose server backend's CPU time is read around each request.
+    config.settings.db_pool_max = 1;
     let state = AppState::new(config);
     let db = state.db.clone();
+    let backend: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&db)
+        .await?;
     let mut api = Api {
         routers: vec![
             ("auth", auth::router(state.clone())),
@@ -873,8 +902,19 @@ async fn main() -> Result<(), Failure> {
             ("reservations", reservations::router(state)),
         ],
         measured: Vec::new(),
+        backend,
     };
-    drive(&mut api, &db).await?;
+    // The first round prepares every statement on the connection (a deployed instance's
+    // first request does that once); the second is measured.
+    drive(&mut api, &db, 0).await?;
+    api.measured.clear();
+    drive(&mut api, &db, 1).await?;
+    let still: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&db)
+        .await?;
+    if still != backend {
+        return Err("the pool replaced its connection during the run".into());
+    }
 
     let (table, rows, misses) = report(&api.measured);
     print!("{table}");

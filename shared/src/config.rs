@@ -72,6 +72,9 @@ pub struct Settings {
     /// `DB_IDLE_TIMEOUT_SECONDS` (default 300): a pooled connection idle this long is closed,
     /// giving its slot back to the database's other clients.
     pub db_idle_timeout: Duration,
+    /// `DB_CONNECT_AT_INIT` (default true): the Lambda entry point opens the pool's first
+    /// connection during init.
+    pub db_connect_at_init: bool,
     /// `DB_STATEMENT_TIMEOUT_MS`: the server cancels a statement running longer (none if unset).
     pub db_statement_timeout: Option<Duration>,
     /// `DB_LOCK_TIMEOUT_MS`: the server gives up a lock wait longer than this (none if unset).
@@ -279,6 +282,7 @@ impl Settings {
             db_pool_max,
             db_acquire_timeout: Duration::from_secs(number(env, "DB_ACQUIRE_TIMEOUT_SECONDS")?),
             db_idle_timeout: Duration::from_secs(number(env, "DB_IDLE_TIMEOUT_SECONDS")?),
+            db_connect_at_init: flag(env, "DB_CONNECT_AT_INIT")?,
             db_statement_timeout: optional_millis(env, "DB_STATEMENT_TIMEOUT_MS")?,
             db_lock_timeout: optional_millis(env, "DB_LOCK_TIMEOUT_MS")?,
             limits: Limits::from_env(env)?,
@@ -308,6 +312,17 @@ fn number<T: FromStr + PartialOrd + Default>(
             reason: "must be a positive whole number".into(),
         }),
     }
+}
+
+/// `true` or `false` from variable `name`, or its default in the table of variables.
+fn flag(env: &impl Env, name: &'static str) -> Result<bool, ConfigError> {
+    let raw = env
+        .var(name)
+        .unwrap_or_else(|| crate::variables::default_of(name).to_owned());
+    raw.trim().parse().map_err(|_| ConfigError::Invalid {
+        name,
+        reason: "must be true or false".into(),
+    })
 }
 
 fn optional_millis(env: &impl Env, name: &'static str) -> Result<Option<Duration>, ConfigError> {
@@ -543,9 +558,20 @@ fn database_from_secret(
         .var("DB_NAME")
         .or(secret.dbname)
         .ok_or_else(|| missing("dbname", "DB_NAME"))?;
+    // Added to the Mozilla roots: a cluster's own certificate chains to an RDS CA, or to the
+    // operator's own authority.
+    let authorities = match env.var("DB_SSL_ROOT_CERT") {
+        Some(path) => std::fs::read(&path)
+            .ok()
+            .filter(|pem| !pem.is_empty())
+            .ok_or_else(|| ConfigError::Invalid {
+                name: "DB_SSL_ROOT_CERT",
+                reason: format!("{path} cannot be read or is empty"),
+            })?,
+        None => RDS_CERTIFICATE_AUTHORITIES.to_vec(),
+    };
     let options = PgConnectOptions::new_without_pgpass()
-        // Added to the Mozilla roots: a cluster's own certificate chains to an RDS CA.
-        .ssl_root_cert_from_pem(RDS_CERTIFICATE_AUTHORITIES.to_vec())
+        .ssl_root_cert_from_pem(authorities)
         .host(&host)
         .port(port)
         .username(&secret.username)
@@ -791,6 +817,24 @@ mod tests {
             let secret: DbSecret = serde_json::from_str(text).expect("secret");
             assert_eq!(secret.port, Some(5432));
         }
+    }
+
+    #[test]
+    fn a_root_certificate_file_that_cannot_be_read_stops_the_start() {
+        let env = [
+            ("DB_HOST", "db.internal"),
+            ("DB_PORT", "5432"),
+            ("DB_NAME", "cinema"),
+            ("DB_SSL_ROOT_CERT", "/nonexistent/authorities.pem"),
+        ];
+        let error = database_from_secret("arn:db", aurora_secret(), &env).expect_err("refused");
+        assert!(matches!(
+            error,
+            ConfigError::Invalid {
+                name: "DB_SSL_ROOT_CERT",
+                ..
+            }
+        ));
     }
 
     fn aurora_secret() -> DbSecret {

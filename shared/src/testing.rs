@@ -47,6 +47,7 @@ pub fn settings() -> Settings {
         db_pool_max: 5,
         db_acquire_timeout: std::time::Duration::from_secs(5),
         db_idle_timeout: std::time::Duration::from_secs(300),
+        db_connect_at_init: true,
         db_statement_timeout: None,
         db_lock_timeout: None,
         limits: crate::config::Limits::default(),
@@ -110,17 +111,27 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> TestResponse {
+        self.raw(Self::request(method, uri, token, body)).await
+    }
+
+    /// The request `send` sends.
+    pub fn request(
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Request<Body> {
         let mut request = Request::builder().method(method).uri(uri);
         if let Some(token) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
-        let request = match body {
+        match body {
             Some(body) => request
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::from(body.to_string())),
             None => request.body(Body::empty()),
-        };
-        self.raw(request.expect("request")).await
+        }
+        .expect("request")
     }
 
     /// Sends a request built by hand (raw bodies, odd headers).

@@ -64,6 +64,12 @@ pub const VARIABLES: &[Variables] = &[
         defaults: Default::Values(&[("verify-full", "")]),
     },
     Variables {
+        names: &["DB_SSL_ROOT_CERT"],
+        used_by: "API functions, migrate (secret mode)",
+        meaning: "a PEM file (in the package or a layer) of the authorities that signed a self-managed server's certificate, used in place of the bundled RDS ones; read once at start, an unreadable or empty file stops the start",
+        defaults: Default::Text("the bundled RDS authorities"),
+    },
+    Variables {
         names: &["DB_STATEMENT_TIMEOUT_MS", "DB_LOCK_TIMEOUT_MS"],
         used_by: "API functions, migrate",
         meaning: "the server cancels a statement or a lock wait past this budget and the request gets a 503 with `Retry-After`, nothing committed. API functions set them on each new connection with one statement, never as startup options, which RDS Proxy refuses; with a created database they are left unset, since the API role has the same limits as its own settings (`cinema_api`, migration 0010); the migrate function sets its own in its session",
@@ -120,6 +126,12 @@ pub const VARIABLES: &[Variables] = &[
         used_by: "auth, migrate",
         meaning: "bcrypt cost (4–31)",
         defaults: Default::Values(&[("12", "")]),
+    },
+    Variables {
+        names: &["DB_CONNECT_AT_INIT"],
+        used_by: "API functions",
+        meaning: "`true`: open the pool's first connection (TCP, TLS, sign-in) during init, which Lambda runs on a whole vCPU, rather than in the first request, which gets the memory's share; a database that does not answer within 4 s is left to the requests. The template sets `false` when the database pauses, so that an instance Lambda initializes ahead of any request does not resume it",
+        defaults: Default::Values(&[("true", "")]),
     },
     Variables {
         names: &["DB_POOL_MAX_CONNECTIONS"],

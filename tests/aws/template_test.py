@@ -165,7 +165,8 @@ def check_routing(mode, rendered, served):
 # ---------------------------------------------------------------- environment and IAM
 
 DB_KEYS = {"DB_SECRET_ARN", "DB_HOST", "DB_PORT", "DB_NAME", "DB_SSL_MODE", "DB_STATEMENT_TIMEOUT_MS",
-           "DB_LOCK_TIMEOUT_MS", "DB_POOL_MAX_CONNECTIONS", "DB_ACQUIRE_TIMEOUT_SECONDS", "DB_IDLE_TIMEOUT_SECONDS", "BCRYPT_COST",
+           "DB_LOCK_TIMEOUT_MS", "DB_POOL_MAX_CONNECTIONS", "DB_ACQUIRE_TIMEOUT_SECONDS", "DB_IDLE_TIMEOUT_SECONDS",
+           "DB_CONNECT_AT_INIT", "BCRYPT_COST",
            "ACCESS_TOKEN_TTL_SECONDS"}
 # A function's own settings, each from a template parameter.
 OWN_SETTINGS = {f["logical_id"]: {s["variable"]: s["parameter"] for s in f["settings"]}
@@ -243,6 +244,10 @@ def check_environment(mode, rendered):
         check(f"{mode}: {logical_id} pool of 2, acquire within {acquire} s, idle connections closed after {idle} s",
               (env.get("DB_POOL_MAX_CONNECTIONS"), env.get("DB_ACQUIRE_TIMEOUT_SECONDS"), env.get("DB_IDLE_TIMEOUT_SECONDS"))
               == ("2", acquire, idle), str(env))
+        if logical_id != "MigrateFunction":
+            at_init = "false" if pausing else "true"
+            check(f"{mode}: {logical_id} connects during init: {at_init} (never resumes a paused database ahead of a request)",
+                  env.get("DB_CONNECT_AT_INIT") == at_init, str(env.get("DB_CONNECT_AT_INIT")))
     check(f"{mode}: DocsFunction has only its own settings (the shop's publishable key)",
           cfn.function_environment(rendered, "DocsFunction") == {"STRIPE_PUBLISHABLE_KEY": ""},
           str(cfn.function_environment(rendered, "DocsFunction")))

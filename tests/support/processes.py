@@ -14,13 +14,15 @@ class Children:
         self.log_dir = pathlib.Path(log_dir)
         self.running = []
 
-    def spawn(self, argv, logfile, env=None, cwd=None, append=False):
-        """Starts `argv` in a new process group, its output in `logfile` under the log folder."""
+    def spawn(self, argv, logfile, env=None, cwd=None, append=False, preexec_fn=None):
+        """Starts `argv` in a new process group, its output in `logfile` under the log folder;
+        `preexec_fn` runs in the child before it executes `argv`."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         path = self.log_dir / logfile
         with open(path, "ab" if append else "wb") as out:
             process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                       env=env, cwd=cwd, start_new_session=True)
+                                       env=env, cwd=cwd, start_new_session=True,
+                                       preexec_fn=preexec_fn)
         process.logfile = path
         self.running.append(process)
         return process

@@ -27,6 +27,7 @@ emulator's own `endpoint` (for AWS_ENDPOINT_URL_LAMBDA):
 
 One invocation at a time per function, in order, as one Lambda instance serves them.
 """
+import base64
 import http.server
 import json
 import queue
@@ -47,6 +48,10 @@ class Invocation:
         self.body = body
         self.trace_id = f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0"
         self.done = threading.Event()
+        # When the function took the event (its init over, for the first) and when it answered,
+        # in time.perf_counter_ns(): Lambda's "Init Duration" and "Duration".
+        self.taken_at = None
+        self.done_at = None
         self.payload = None
         self.error = None
         self.taken = threading.Event()
@@ -62,6 +67,8 @@ class Function:
         self.init_errors = []
         self.polls = 0
         self.server = None
+        # Called with each invocation just before the function is handed it (its init over).
+        self.before_event = None
 
 
 class Emulator:
@@ -196,6 +203,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 invocation = function.events.get(timeout=0.5)
             except queue.Empty:
                 continue
+            invocation.taken_at = time.perf_counter_ns()
+            if function.before_event is not None:
+                function.before_event(invocation)
             invocation.taken.set()
             deadline = int((time.time() + function.timeout) * 1000)
             return self._send(200, invocation.body, {
@@ -230,6 +240,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             else:
                 invocation.payload = body
                 invocation.error = _parse(body) or {"errorType": self.headers.get("Lambda-Runtime-Function-Error-Type")}
+            invocation.done_at = time.perf_counter_ns()
             invocation.done.set()
             return self._send(202, {"status": "OK"})
         self._send(404, {"errorType": "NotFound", "errorMessage": path})
@@ -264,3 +275,136 @@ def start(functions):
     for name, spec in functions.items():
         emulator.add(name, spec.get("timeout", 3), spec.get("memory", 128))
     return emulator
+
+
+# ---------------------------------------------------------------- what Lambda hands a function
+
+def lambda_environment(emulator, name, memory, moto_endpoint, logging_config=None):
+    """What Lambda itself sets for a function (and the emulators' endpoints)."""
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "LAMBDA_TASK_ROOT": "/var/task",
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory),
+        "AWS_LAMBDA_RUNTIME_API": emulator.runtime_api(name),
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_LAMBDA_LOG_FORMAT": (logging_config or {}).get("LogFormat", "JSON"),
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ENDPOINT_URL_LAMBDA": emulator.endpoint,
+    }
+    level = (logging_config or {}).get("ApplicationLogLevel")
+    if level and env["AWS_LAMBDA_LOG_FORMAT"] == "JSON":
+        env["AWS_LAMBDA_LOG_LEVEL"] = level
+    return env
+
+
+def start_function(binary_name, logfile, env):
+    """The arm64 package under qemu-user-static, as Lambda would start it."""
+    return spawn([QEMU, "-L", QEMU_PREFIX, str(binary(binary_name))], logfile, env=env)
+
+
+# ---------------------------------------------------------------- the rendered environment
+
+class Unresolved(Exception):
+    pass
+
+
+def resolve(value, markers):
+    """A rendered environment value with its intrinsics replaced by local stand-ins:
+    `markers` maps "Ref:X" / "GetAtt:X.Attr" / Sub variable names ("X", "X.Attr",
+    "AWS::Region") to strings. Anything else raises Unresolved."""
+    if isinstance(value, (str, int, float, bool)):
+        return str(value) if not isinstance(value, bool) else str(value).lower()
+    if isinstance(value, dict) and len(value) == 1:
+        (key, arg), = value.items()
+        if key == "Ref":
+            if f"Ref:{arg}" in markers:
+                return markers[f"Ref:{arg}"]
+        elif key == "Fn::GetAtt":
+            name = f"GetAtt:{arg[0]}.{arg[1]}" if isinstance(arg, list) else f"GetAtt:{arg}"
+            if name in markers:
+                return markers[name]
+        elif key == "Fn::Sub":
+            text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+
+            def substitute(match):
+                var = match.group(1)
+                if var in variables:
+                    return resolve(variables[var], markers)
+                if f"Sub:{var}" in markers:
+                    return markers[f"Sub:{var}"]
+                raise Unresolved(f"${{{var}}} in {short(value, 120)}")
+
+            return re.sub(r"\$\{([^}!]+)\}", substitute, text)
+    raise Unresolved(short(value, 200))
+
+
+# ---------------------------------------------------------------- API Gateway v2 events
+
+def api_event(method, path, route_key, path_parameters=None, body=None, headers=None, query="",
+              form=None):
+    """An API Gateway HTTP API payload v2 event, as the fixtures in functions/*/tests/events/."""
+    all_headers = {
+        "accept": "application/json",
+        "host": "abc123.execute-api.us-east-1.amazonaws.com",
+        "user-agent": "aws-fidelity/1",
+        "x-amzn-trace-id": "Root=1-6560a1b2-0123456789abcdef01234567",
+        "x-forwarded-for": "203.0.113.9",
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+    }
+    raw, encoded = None, False
+    if body is not None:
+        raw = json.dumps(body)
+        all_headers["content-type"] = "application/json"
+    if form is not None:
+        raw = base64.b64encode(urllib.parse.urlencode(form).encode()).decode()
+        encoded = True
+        all_headers["content-type"] = "application/x-www-form-urlencoded"
+    if raw is not None:
+        all_headers["content-length"] = str(len(raw))
+    all_headers.update(headers or {})
+    event = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": all_headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com", "domainPrefix": "abc123",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "203.0.113.9", "userAgent": "aws-fidelity/1"},
+            "requestId": f"req-{time.time_ns()}", "routeKey": route_key, "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
+            "timeEpoch": int(time.time() * 1000),
+        },
+        "isBase64Encoded": encoded,
+    }
+    if query:
+        event["queryStringParameters"] = dict(urllib.parse.parse_qsl(query))
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if raw is not None:
+        event["body"] = raw
+    return event
+
+
+def http_response(payload):
+    """(status, parsed body) of a lambda_http v2 response payload."""
+    if not isinstance(payload, dict) or "statusCode" not in payload:
+        return None, payload
+    body = payload.get("body") or ""
+    if payload.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode(errors="replace")
+    try:
+        body = json.loads(body) if body else None
+    except ValueError:
+        pass
+    return payload["statusCode"], body

@@ -160,6 +160,14 @@ fn environment(f: &Function) -> Vec<(String, String)> {
             "DB_IDLE_TIMEOUT_SECONDS",
             "!If [PausingDatabase, \"60\", \"300\"]",
         );
+        if f.kind != Kind::Migrate {
+            // An instance Lambda initializes before any request arrives must not resume a
+            // paused database: then the first request connects.
+            set(
+                "DB_CONNECT_AT_INIT",
+                "!If [PausingDatabase, \"false\", \"true\"]",
+            );
+        }
         set("BCRYPT_COST", "!Ref BcryptCost");
         set("ACCESS_TOKEN_TTL_SECONDS", "!Ref AccessTokenTtlSeconds");
     }

@@ -39,7 +39,12 @@ async fn main() -> Result<(), Error> {
     let ssl_mode: PgSslMode = std::env::var("DB_SSL_MODE")
         .unwrap_or_else(|_| "require".into())
         .parse()?;
-    let options = PgConnectOptions::new_without_pgpass()
+    let mut options = PgConnectOptions::new_without_pgpass();
+    // An authority to verify the server with, as the functions take it.
+    if let Ok(path) = std::env::var("DB_SSL_ROOT_CERT") {
+        options = options.ssl_root_cert_from_pem(std::fs::read(path)?);
+    }
+    let options = options
         .host(&db.host)
         .port(db.port)
         .username(&db.username)

@@ -14,7 +14,7 @@ use shared::{
     ResultExt, constraints, http, rules,
 };
 use sqlx::PgConnection;
-use sqlx::types::Json as Jsonb;
+use sqlx::types::Json as JsonColumn;
 use utoipa::{IntoParams, ToSchema};
 
 /// A film with its genres.

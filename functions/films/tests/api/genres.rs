@@ -185,6 +185,55 @@ async fn deleting_a_genre_takes_it_off_its_films(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn renaming_a_genre_renames_it_on_its_films_in_title_order(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let drama = c.genre("Drama").await;
+    let war = c.genre("War").await;
+    let film = c.film("Paths of Glory", &[drama, war]).await;
+    let other = c.film("Zulu", &[war]).await;
+    assert_eq!(
+        film["genres"],
+        json!([{"id": drama, "title": "Drama"}, {"id": war, "title": "War"}])
+    );
+    c.app
+        .patch(
+            &format!("/genres/{drama}"),
+            Some(&c.admin),
+            json!({"title": "Yearning"}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let renamed = json!([{"id": war, "title": "War"}, {"id": drama, "title": "Yearning"}]);
+    let read = c
+        .app
+        .get(&format!("/films/{}", film["id"]), None)
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(read["genres"], renamed);
+    let page = c
+        .app
+        .get("/films", None)
+        .await
+        .expect(StatusCode::OK)
+        .clone();
+    assert_eq!(page["items"][0]["genres"], renamed);
+    assert_eq!(
+        page["items"][1]["genres"],
+        json!([{"id": war, "title": "War"}])
+    );
+    assert_eq!(page["items"][1]["id"], other["id"]);
+    // What the films keep is what their genres say, for every film.
+    let stale: i64 = sqlx::query_scalar(
+        "select count(*) from films where genres::text is distinct from film_genres_json(id)::text",
+    )
+    .fetch_one(c.app.db())
+    .await
+    .expect("count");
+    assert_eq!(stale, 0);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn titles_are_the_same_when_they_read_the_same(pool: PgPool) {
     let c = catalogue(pool).await;
     c.genre("Straße").await;
