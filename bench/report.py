@@ -206,7 +206,11 @@ DATABASE_TARGETS = [
 
 
 def database_bill(table, directory):
-    rows = {row["request"]: row for row in load(directory, "scale.json")}
+    path = os.path.join(directory, "scale.json")
+    if not os.path.exists(path):
+        sys.exit(f"{path} is missing: that benchmark did not run")
+    with open(path) as scale:
+        rows = {row["request"]: row for row in json.load(scale)}
     for request, limit, target in DATABASE_TARGETS:
         row = rows[request]
         cpu = row["large_db_cpu_ms"]

@@ -31,6 +31,8 @@ import base64
 import http.server
 import json
 import queue
+import select
+import socket
 import threading
 import time
 import urllib.parse
@@ -195,6 +197,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._next()
         self._send(404, {"errorType": "NotFound", "errorMessage": path})
 
+    def _caller_gone(self):
+        """Whether the process waiting on this connection has closed it (it was stopped)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
     def _next(self):
         function = self.function
         function.polls += 1
@@ -202,7 +212,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             try:
                 invocation = function.events.get(timeout=0.5)
             except queue.Empty:
+                if self._caller_gone():
+                    return None
                 continue
+            if self._caller_gone():
+                # A function process stopped while it waited: the event is the next process's.
+                with function.events.mutex:
+                    function.events.queue.appendleft(invocation)
+                    function.events.not_empty.notify()
+                return None
             invocation.taken_at = time.perf_counter_ns()
             if function.before_event is not None:
                 function.before_event(invocation)

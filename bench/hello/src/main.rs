@@ -1,6 +1,7 @@
 //! The benchmarks' baseline: the least a function of this API can be. It reads the same two
 //! secrets from Secrets Manager as the API functions (`APP_SECRET_ARN`, `DB_SECRET_ARN`), opens
-//! the same kind of lazy pool, and answers every request with the result of `SELECT 1`.
+//! the same kind of pool (its first connection during init, as theirs), and answers every
+//! request with the result of `SELECT 1`.
 //! Cold start, memory and package size of the real functions are compared with this.
 
 use lambda_http::{Body, Error, Request, Response, service_fn};
@@ -54,6 +55,10 @@ async fn main() -> Result<(), Error> {
     let pool = PgPoolOptions::new()
         .max_connections(2)
         .connect_lazy_with(options);
+    // The first connection during init, as the functions open theirs (`DB_CONNECT_AT_INIT`).
+    if std::env::var("DB_CONNECT_AT_INIT").as_deref() != Ok("false") {
+        drop(pool.acquire().await?);
+    }
 
     lambda_http::run(service_fn(move |_: Request| {
         let pool = pool.clone();
