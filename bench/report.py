@@ -236,9 +236,11 @@ def lambda_shaped(table, directory):
                   f"hello {hello['init_ms']:.1f} + {hello['first_ms']:.1f} ms",
                   f"{cold / base:.2f} ×", "≤ 1.3 ×", cold / base <= 1.3)
         chosen = next(r for r in rows if r["function"] == function and r["chosen"])
-        table.add(f"memory size of `{function}` (balanced choice of the sweep, priced on {chosen['priced_on']})",
-                  f"{row['memory_mb']} MB", f"sweep {chosen['memory_mb']} MB", "-", "the same",
-                  chosen["memory_mb"] == row["memory_mb"])
+        band = ", ".join(f"{r['memory_mb']}" for r in rows if r["function"] == function and r["in_band"])
+        table.add(f"memory size of `{function}` (balanced score of the sweep, priced on {chosen['priced_on']})",
+                  f"{row['memory_mb']} MB (score {row['balanced_score']:.3f})",
+                  f"sweep's choice {chosen['memory_mb']} MB; within {lambda_shape.BAND} of the best: {band} MB",
+                  "-", "in the band", row["in_band"])
         if row["sign_in_ms"] is not None:
             table.add(f"sign-in at `{function}`'s {row['memory_mb']} MB, bcrypt cost 12",
                       f"{row['sign_in_ms']:.0f} ms", "-", "-", "(reported)", True)

@@ -47,13 +47,20 @@ pub struct Function {
 /// Timeout of the API functions (the template's global one), in seconds.
 pub const API_TIMEOUT: u32 = 10;
 
+/// The API functions' memory but auth's, from the memory sweep of `make bench` (BENCHMARKS.md,
+/// "Memory sizes"): at 256 MB a burst of a few dozen requests can use up the CPU share of a
+/// scheduling period and wait for the next; at 512 MB that takes twice the burst, for about the
+/// same cost per request, and an instance serves up to twice the requests, so a busy hour needs
+/// fewer instances, and fewer database connections.
+const API_MEMORY: u32 = 512;
+
 /// Every function, in the order they appear in the template.
 pub const FUNCTIONS: &[Function] = &[
     Function {
         name: "auth",
         description: "/auth/* and /users/*",
         comment: "bcrypt at cost 12 is pure CPU, and Lambda's CPU share grows with memory: at 1024 MB a\n\
-                  hash takes about a quarter of the time it takes at 256 MB.",
+                  hash takes about a quarter of the time it takes at 256 MB (the memory sweep of make bench).",
         kind: Kind::Api,
         memory: 1024,
         timeout: API_TIMEOUT,
@@ -66,7 +73,7 @@ pub const FUNCTIONS: &[Function] = &[
         description: "/genres* and /films*",
         comment: "",
         kind: Kind::Api,
-        memory: 256,
+        memory: API_MEMORY,
         timeout: API_TIMEOUT,
         settings: &[],
         exact_routes: &[],
@@ -77,7 +84,7 @@ pub const FUNCTIONS: &[Function] = &[
         description: "/halls*, /screenings* and /tickets*",
         comment: "",
         kind: Kind::Api,
-        memory: 256,
+        memory: API_MEMORY,
         timeout: API_TIMEOUT,
         settings: &[],
         exact_routes: &[],
@@ -89,7 +96,7 @@ pub const FUNCTIONS: &[Function] = &[
         comment: "Also the card payment provider's webhook, and the scheduled reconciliation of payments\n\
                   (ReconcileSchedule); it reaches the provider through the payments function.",
         kind: Kind::Api,
-        memory: 256,
+        memory: API_MEMORY,
         timeout: API_TIMEOUT,
         settings: &[
             ("RESERVATION_PAY_BY_MINUTES", "ReservationPayByMinutes"),
