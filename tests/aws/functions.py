@@ -23,7 +23,6 @@ Run by `make aws-fidelity` after `make build`. Environment (optional): PG_SERVER
 postgres://postgres@127.0.0.1:5432, trust authentication), AWS_FIDELITY_MODES (comma list).
 Logs: target/aws-fidelity/.
 """
-import base64
 import json
 import os
 import pathlib
@@ -34,7 +33,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.parse
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv"
@@ -108,6 +106,47 @@ def start_moto():
 
 def boto(service, endpoint):
     return secrets_emulator.client(endpoint, service)
+
+
+def start_function(binary_name, logfile, env):
+    """The arm64 package under qemu-user-static, as Lambda would start it."""
+    return spawn([QEMU, "-L", QEMU_PREFIX, str(binary(binary_name))], logfile, env=env)
+
+
+# ---------------------------------------------------------------- the rendered environment
+
+class Unresolved(Exception):
+    pass
+
+
+def resolve(value, markers):
+    """A rendered environment value with its intrinsics replaced by local stand-ins:
+    `markers` maps "Ref:X" / "GetAtt:X.Attr" / Sub variable names ("X", "X.Attr",
+    "AWS::Region") to strings. Anything else raises Unresolved."""
+    if isinstance(value, (str, int, float, bool)):
+        return str(value) if not isinstance(value, bool) else str(value).lower()
+    if isinstance(value, dict) and len(value) == 1:
+        (key, arg), = value.items()
+        if key == "Ref":
+            if f"Ref:{arg}" in markers:
+                return markers[f"Ref:{arg}"]
+        elif key == "Fn::GetAtt":
+            name = f"GetAtt:{arg[0]}.{arg[1]}" if isinstance(arg, list) else f"GetAtt:{arg}"
+            if name in markers:
+                return markers[name]
+        elif key == "Fn::Sub":
+            text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+
+            def substitute(match):
+                var = match.group(1)
+                if var in variables:
+                    return resolve(variables[var], markers)
+                if f"Sub:{var}" in markers:
+                    return markers[f"Sub:{var}"]
+                raise Unresolved(f"${{{var}}} in {short(value, 120)}")
+
+            return re.sub(r"\$\{([^}!]+)\}", substitute, text)
+    raise Unresolved(short(value, 200))
 
 
 def our_error(body, code=None):
