@@ -165,8 +165,7 @@ def check_routing(mode, rendered, served):
 # ---------------------------------------------------------------- environment and IAM
 
 DB_KEYS = {"DB_SECRET_ARN", "DB_HOST", "DB_PORT", "DB_NAME", "DB_SSL_MODE", "DB_STATEMENT_TIMEOUT_MS",
-           "DB_LOCK_TIMEOUT_MS", "DB_POOL_MAX_CONNECTIONS", "DB_ACQUIRE_TIMEOUT_SECONDS", "DB_IDLE_TIMEOUT_SECONDS",
-           "DB_CONNECT_AT_INIT", "BCRYPT_COST",
+           "DB_LOCK_TIMEOUT_MS", "DB_POOL_MAX_CONNECTIONS", "DB_ACQUIRE_TIMEOUT_SECONDS", "DB_IDLE_TIMEOUT_SECONDS", "BCRYPT_COST",
            "ACCESS_TOKEN_TTL_SECONDS"}
 # A function's own settings, each from a template parameter.
 OWN_SETTINGS = {f["logical_id"]: {s["variable"]: s["parameter"] for s in f["settings"]}
@@ -199,7 +198,8 @@ def check_environment(mode, rendered):
         env = cfn.function_environment(rendered, logical_id)
         own = "ADMIN_SECRET_ARN" if logical_id == "MigrateFunction" else "APP_SECRET_ARN"
         settings = OWN_SETTINGS.get(logical_id, {})
-        contract = DB_KEYS | {own} | set(settings) | ({"API_DB_SECRET_ARN"} if logical_id == "MigrateFunction" else set())
+        contract = DB_KEYS | {own} | set(settings) | (
+            {"API_DB_SECRET_ARN"} if logical_id == "MigrateFunction" else {"DB_CONNECT_AT_INIT"})
         if logical_id in INVOKES:
             contract |= {"PAYMENTS_FUNCTION"}
             # Online sales off (the default): empty, and the function sells nothing online.

@@ -234,6 +234,53 @@ async fn renaming_a_genre_renames_it_on_its_films_in_title_order(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "shared::MIGRATOR")]
+async fn a_genres_films_follow_their_titles_when_a_film_is_renamed(pool: PgPool) {
+    let c = catalogue(pool).await;
+    let noir = c.genre("Noir").await;
+    let alpha = c.film("Alphaville", &[noir]).await;
+    c.film("Brick", &[noir]).await;
+    let titles = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|film| film["title"].as_str().expect("title").to_owned())
+            .collect()
+    };
+    let uri = format!("/films?genre_id={noir}");
+    let before = c.app.get(&uri, None).await.expect(StatusCode::OK).clone();
+    assert_eq!(titles(&before), ["Alphaville", "Brick"]);
+    c.app
+        .patch(
+            &format!("/films/{}", alpha["id"]),
+            Some(&c.admin),
+            json!({"title": "Zazie"}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let after = c.app.get(&uri, None).await.expect(StatusCode::OK).clone();
+    assert_eq!(titles(&after), ["Brick", "Zazie"]);
+    // A genre added later takes the film's current title.
+    let late = c.genre("Late").await;
+    c.app
+        .patch(
+            &format!("/films/{}", alpha["id"]),
+            Some(&c.admin),
+            json!({"genre_ids": [noir, late]}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let stale: i64 = sqlx::query_scalar(
+        "select count(*) from film_genres fg join films f on f.id = fg.film_id
+         where fg.sort_title is distinct from lower(f.title)",
+    )
+    .fetch_one(c.app.db())
+    .await
+    .expect("count");
+    assert_eq!(stale, 0);
+}
+
+#[sqlx::test(migrator = "shared::MIGRATOR")]
 async fn titles_are_the_same_when_they_read_the_same(pool: PgPool) {
     let c = catalogue(pool).await;
     c.genre("Straße").await;
