@@ -313,7 +313,7 @@ def cost_per_million(durations, mb):
     return 1e6 * (PER_REQUEST + billed_ms / 1000 * mb / 1024 * GB_SECOND)
 
 
-def summarise(samples, sizes):
+def summarise(samples):
     rows = []
     for (name, mb), s in samples.items():
         priced = s["sign_in"] if s["sign_in"] else s["warm"]
@@ -327,7 +327,6 @@ def summarise(samples, sizes):
             "sign_in_ms": statistics.median(s["sign_in"]) if s["sign_in"] else None,
             "priced_on": "sign-in" if s["sign_in"] else "warm request",
             "mean_ms": statistics.mean(priced),
-            "p99_ms": percentile(priced, 0.99),
             "cost_per_million": cost_per_million(priced, mb),
             "samples": len(s["init"]), "warm_samples": len(s["warm"]),
         })
@@ -383,7 +382,7 @@ def main():
     bench = Bench(args.bin_dir, args.smoke)
     try:
         bench.start()
-        rows = summarise(bench.sweep(), bench.sizes)
+        rows = summarise(bench.sweep())
     finally:
         bench.stop()
     with open(args.json_out, "w") as out:

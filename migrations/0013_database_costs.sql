@@ -105,7 +105,7 @@ where s.deleted_at is null;
 -- ---- sign-in in fewer statements ----------------------------------------------------------------
 
 -- The same rules as migration 0009's, in about half the statements: old counts are tidied once
--- per sign-in rather than once per key touched; a key with nothing counted gets its row (the
+-- per sign-in (as its account's or device's key is taken) rather than once per key touched; a key with nothing counted gets its row (the
 -- attempt pending) in one insert; an attempt ends in one update (or, for an account or device
 -- that signed in, one delete), whose row lock is the turn-taking `lock_throttle` gave.
 create or replace function throttle_begin(scope text, key bytea, hit_limit integer, "window" interval)
@@ -115,6 +115,11 @@ as $$
 declare
     t throttles;
 begin
+    -- Counts nobody touched for a day go, a few per attempt (migration 0005): every attempt
+    -- that is not refused by its address reaches its account's or device's key.
+    if scope <> 'sign_in_address' then
+        perform tidy_throttles();
+    end if;
     select * into t from throttles
      where throttles.scope = throttle_begin.scope and throttles.key = throttle_begin.key
        for update;
@@ -177,54 +182,6 @@ begin
         values (scope, key, 1, now(), now(),
                 case when hit_limit <= 1 then now() + least(max_block, first_block) end)
         on conflict do nothing;
-    end if;
-end
-$$;
-
--- Tidies once per attempt; otherwise as in migration 0009.
-create or replace function sign_in_begin(
-    p_user_id bigint, p_username text, account_key bytea, address_key bytea, device_hash bytea,
-    account_limit integer, address_limit integer, "window" interval
-) returns table (wait integer, user_id bigint, username text, password_hash text, role user_role,
-                 trusted boolean)
-    language plpgsql
-as $$
-declare
-    u users;
-    is_trusted boolean;
-    waited integer := 0;
-begin
-    -- Counts nobody has touched for a day go, a few per sign-in (migration 0005).
-    perform tidy_throttles();
-    if p_user_id is not null then
-        select * into u from users where id = p_user_id and active;
-    elsif p_username is not null then
-        select * into u from users where lower(users.username) = lower(p_username) and active;
-    end if;
-    account_key := coalesce(account_key, sha256(convert_to(lower(u.username), 'UTF8')));
-    is_trusted := u.id is not null and device_hash is not null and exists (
-        select 1 from device_tokens d
-         where d.token_hash = device_hash and d.user_id = u.id and d.revoked_at is null
-           and d.expires_at > now());
-    if is_trusted then
-        waited := throttle_begin('sign_in_device', device_hash, account_limit, "window");
-    else
-        if address_key is not null then
-            waited := throttle_begin('sign_in_address', address_key, address_limit, "window");
-        end if;
-        if waited = 0 then
-            waited := throttle_begin('sign_in_account', account_key, account_limit, "window");
-            -- The account refused it: the address gets its attempt back.
-            if waited > 0 and address_key is not null then
-                update throttles t set pending = greatest(t.pending - 1, 0)
-                 where t.scope = 'sign_in_address' and t.key = address_key;
-            end if;
-        end if;
-    end if;
-    if waited > 0 then
-        return query select waited, null::bigint, null::text, null::text, null::user_role, is_trusted;
-    else
-        return query select 0, u.id, u.username, u.password_hash, u.role, is_trusted;
     end if;
 end
 $$;

@@ -887,7 +887,9 @@ async fn main() -> Result<(), Failure> {
     let migrations = sqlx::PgPool::connect_with(config.database.clone()).await?;
     shared::MIGRATOR.run(&migrations).await?;
     migrations.close().await;
-    // One connection, whose server backend's CPU time is read around each request.
+    // One connection, whose server backend's CPU time is read around each request (below the
+    // deployed minimum of 2, which only an idempotent booking that loses a race needs: no case
+    // here does).
     config.settings.db_pool_max = 1;
     let state = AppState::new(config);
     let db = state.db.clone();

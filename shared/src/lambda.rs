@@ -11,8 +11,9 @@ pub fn init_tracing() {
     lambda_runtime::tracing::init_default_subscriber();
 }
 
-/// Runs an API function: tracing, configuration and secrets once at cold start, a lazy
-/// pool, then the Lambda runtime loop feeding API Gateway events into `router`.
+/// Runs an API function: tracing, configuration and secrets once at cold start, a pool whose
+/// first connection opens during init, then the Lambda runtime loop feeding API Gateway events
+/// into `router`.
 pub async fn run_api(router: fn(AppState) -> Router) -> Result<(), lambda_http::Error> {
     init_tracing();
     let config = ApiConfig::from_env().await?;

@@ -239,14 +239,6 @@ async fn a_genres_films_follow_their_titles_when_a_film_is_renamed(pool: PgPool)
     let noir = c.genre("Noir").await;
     let alpha = c.film("Alphaville", &[noir]).await;
     c.film("Brick", &[noir]).await;
-    let titles = |page: &Value| -> Vec<String> {
-        page["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .map(|film| film["title"].as_str().expect("title").to_owned())
-            .collect()
-    };
     let uri = format!("/films?genre_id={noir}");
     let before = c.app.get(&uri, None).await.expect(StatusCode::OK).clone();
     assert_eq!(titles(&before), ["Alphaville", "Brick"]);
